@@ -1,0 +1,26 @@
+# One entry point. `make demo` runs the main job on the bundled sample; `make test` runs the test suite. Both set up
+# .venv first, and only when requirements/, setup.py or the install scripts changed since the last set-up.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.das_mmseg_installed
+PYTEST_ARGS ?=
+
+.PHONY: env demo test benchmark clean
+env: $(STAMP)
+
+$(STAMP): requirements/torch.txt requirements/build.txt requirements/runtime.txt requirements/tests.txt setup.py \
+          tools/setup/install.sh tools/setup/build_mmcv.sh
+	VENV=$(VENV) tools/setup/install.sh
+	touch $(STAMP)
+
+demo: env
+	$(PY) tools/train.py configs/smoke_camvid_sample.py --work-dir work_dirs/demo
+
+test: env
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+benchmark: env
+	$(PY) tools/benchmark.py foundation
+
+clean:
+	rm -rf work_dirs .pytest_cache
