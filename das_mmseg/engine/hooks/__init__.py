@@ -1,0 +1,1 @@
+# Hooks register on import; one line per module.

@@ -1,0 +1,1 @@
+# Each model family registers on import; one line per subpackage.
