@@ -1,1 +1,3 @@
 # Each model family registers on import; one line per subpackage.
+from . import temporal  # noqa: F401
+from . import backbones  # noqa: F401
