@@ -7,6 +7,7 @@ Each subcommand is a module in ``tools/benchmarks/`` defining ``HELP``, ``add_ar
 (median time, ratio to the baseline, peak memory) or, with ``--json``, one JSON object of its figures.
 """
 import argparse
+import contextlib
 import importlib
 import os.path as osp
 import pkgutil
@@ -39,7 +40,9 @@ def main(argv=None) -> None:
         module.add_arguments(p)
     args = parser.parse_args(argv)
     args.device = torch.device(args.device)
-    print(report(modules[args.command].run(args), args.json))
+    with contextlib.redirect_stdout(sys.stderr):  # logs to stderr: stdout carries only the figures
+        comparisons = modules[args.command].run(args)
+    print(report(comparisons, args.json))
 
 
 if __name__ == '__main__':

@@ -1,0 +1,29 @@
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SAMPLE = osp.join(ROOT, 'data', 'camvid_sample')
+
+
+def run_tool(args, timeout=300, env=None, check=True):
+    """Run a project command (a list whose first item is a path relative to the repo root) with this Python."""
+    cmd = list(args)
+    if cmd[0].endswith('.py'):
+        cmd = [sys.executable, osp.join(ROOT, cmd[0])] + cmd[1:]
+    else:
+        cmd[0] = osp.join(ROOT, cmd[0])
+    full_env = dict(os.environ, PYTHON=sys.executable, **(env or {}))
+    proc = subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{" ".join(cmd)} exited with {proc.returncode}\n--- stdout ---\n{proc.stdout[-4000:]}'
+                             f'\n--- stderr ---\n{proc.stderr[-4000:]}')
+    return proc
+
+
+@pytest.fixture(scope='session')
+def repo_root():
+    return ROOT
