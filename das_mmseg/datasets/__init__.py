@@ -1,3 +1,4 @@
 from .camvid import CamVidDataset
+from .transforms import ImageToVideo  # noqa: F401
 
 __all__ = ['CamVidDataset']
