@@ -1,29 +1,10 @@
 #!/usr/bin/env bash
 # Distributed testing on GPUS processes per node with torchrun. Without CUDA the processes run on the CPU over gloo.
-#   tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args...]
+#   tools/dist_test.sh CONFIG CHECKPOINT GPUS [tools/test.py arguments]
 # Multi-node: NNODES, NODE_RANK, MASTER_ADDR and PORT as for mmseg's script.
 set -euo pipefail
 if [ $# -lt 3 ]; then
     echo "usage: $0 CONFIG CHECKPOINT GPUS [tools/test.py arguments]" >&2
     exit 2
 fi
-CONFIG=$1
-CHECKPOINT=$2
-GPUS=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
-
-PYTHONPATH="$(dirname "$0")/..":${PYTHONPATH:-} \
-"$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" \
-    --master_port="$PORT" \
-    "$(dirname "$0")/test.py" \
-    "$CONFIG" \
-    "$CHECKPOINT" \
-    --launcher pytorch "${@:4}"
+exec "$(dirname "$0")/dist_run.sh" test.py "$3" "$1" "$2" "${@:4}"

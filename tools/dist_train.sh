@@ -1,27 +1,10 @@
 #!/usr/bin/env bash
 # Distributed training on GPUS processes per node with torchrun. Without CUDA the processes run on the CPU over gloo.
-#   tools/dist_train.sh CONFIG GPUS [train.py args...]
+#   tools/dist_train.sh CONFIG GPUS [tools/train.py arguments]
 # Multi-node: NNODES, NODE_RANK, MASTER_ADDR and PORT as for mmseg's script.
 set -euo pipefail
 if [ $# -lt 2 ]; then
     echo "usage: $0 CONFIG GPUS [tools/train.py arguments]" >&2
     exit 2
 fi
-CONFIG=$1
-GPUS=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
-
-PYTHONPATH="$(dirname "$0")/..":${PYTHONPATH:-} \
-"$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" \
-    --master_port="$PORT" \
-    "$(dirname "$0")/train.py" \
-    "$CONFIG" \
-    --launcher pytorch "${@:3}"
+exec "$(dirname "$0")/dist_run.sh" train.py "$2" "$1" "${@:3}"

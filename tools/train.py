@@ -12,14 +12,13 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without installing
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import das_mmseg  # noqa: E402,F401  registers the components, checks mmcv, installs the safe checkpoint loader
-from das_mmseg.utils.launch import (adapt_to_cpu, check_config_path, check_data_roots,  # noqa: E402
-                                    init_cpu_distributed)
+from das_mmseg.utils.launch import load_config, prepare_run  # noqa: E402
 
 
 def parse_args():
@@ -49,16 +48,7 @@ def parse_args():
 def main():
     args = parse_args()
 
-    cfg = Config.fromfile(check_config_path(args.config))
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    # work_dir is determined in this priority: CLI > segment in file > filename
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args.cfg_options, args.launcher, args.work_dir)
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.type
@@ -72,9 +62,7 @@ def main():
             cfg.optim_wrapper.loss_scale = 'dynamic'
 
     cfg.resume = args.resume
-    check_data_roots(cfg)
-    adapt_to_cpu(cfg)
-    init_cpu_distributed(args.launcher)
+    prepare_run(cfg)
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()

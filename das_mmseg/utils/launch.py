@@ -6,7 +6,7 @@ unsupported machine never costs hours.
 import logging
 import os
 import os.path as osp
-from typing import Iterator, Tuple
+from typing import Iterator, Optional, Tuple
 
 import torch
 from mmengine.config import Config, ConfigDict
@@ -102,6 +102,27 @@ def adapt_to_cpu(cfg: Config) -> None:
         wrapper.setdefault('broadcast_buffers', False)
         wrapper['device_ids'] = None  # CPU modules take no device ids
         cfg.model_wrapper_cfg = wrapper
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None, launcher: str = 'none',
+                work_dir: Optional[str] = None) -> Config:
+    """Load a config as mmseg's tools do: CLI overrides merged, ``work_dir`` from CLI > config > config name."""
+    cfg = Config.fromfile(check_config_path(path))
+    cfg.launcher = launcher
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
+    return cfg
+
+
+def prepare_run(cfg: Config) -> None:
+    """The last step before building a Runner: check dataset folders, adapt to a CPU-only machine, init gloo."""
+    check_data_roots(cfg)
+    adapt_to_cpu(cfg)
+    init_cpu_distributed(cfg.get('launcher', 'none'))
 
 
 def init_cpu_distributed(launcher: str) -> None:
