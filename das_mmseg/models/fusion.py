@@ -121,10 +121,15 @@ def fuse_aligned(logits: Tensor, affines: Tensor, valid: Optional[Tensor] = None
     if valid is None:
         valid = logits.new_ones(n, 1, h, w)
     valid = valid.to(logits.dtype).unsqueeze(1).expand(n, t, 1, h, w)
-    # Warp the masked logits and the mask in one pass; the mask channel becomes the frame's weight.
+    # Warp the masked logits and the mask in one pass; the mask channel becomes the frame's weight. Frames with the
+    # identity affine (the reference frame) are used as they are: exact, and one warp fewer per clip.
     stacked = torch.cat([logits * valid, valid], dim=2).flatten(0, 1)
-    grid = F.affine_grid(invert_affines(affines.to(logits.dtype)).flatten(0, 1), [n * t, k + 1, h, w],
-                         align_corners=False)
-    warped = F.grid_sample(stacked, grid, mode='bilinear', padding_mode='zeros', align_corners=False)
+    affines = affines.to(logits.dtype).flatten(0, 1)
+    moving = (affines != torch.eye(2, 3, dtype=affines.dtype, device=affines.device)).flatten(1).any(dim=1)
+    warped = stacked.clone()
+    if moving.any():
+        grid = F.affine_grid(invert_affines(affines[moving]), [int(moving.sum()), k + 1, h, w], align_corners=False)
+        warped[moving] = F.grid_sample(stacked[moving], grid, mode='bilinear', padding_mode='zeros',
+                                       align_corners=False)
     warped = warped.unflatten(0, (n, t)).sum(dim=1)
     return warped[:, :k] / warped[:, k:].clamp_min(eps)

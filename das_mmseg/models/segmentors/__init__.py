@@ -1,0 +1,3 @@
+from .clip_encoder_decoder import ClipEncoderDecoder, FramePass
+
+__all__ = ['ClipEncoderDecoder', 'FramePass']
