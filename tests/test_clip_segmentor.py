@@ -10,6 +10,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
 import das_mmseg  # noqa: F401
+from das_mmseg.models.fusion import fuse_aligned
 from mmseg.registry import DATASETS, MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -34,12 +35,12 @@ def head_cfg(kind: str = 'FCNHead', in_index: int = 3, in_channels: int = 128) -
     return dict(type=kind, **common, **extra)
 
 
-def segmentor_cfg(clip: bool = True, fusion: str = 'logits', num_frames: int = 1, video: bool = False,
+def segmentor_cfg(clip: bool = True, fusion: str = 'logits', num_frames=None, video: bool = False,
                   head: str = 'FCNHead', aux: bool = False, **kwargs) -> dict:
     cfg = dict(type='ClipEncoderDecoder' if clip else 'EncoderDecoder',
                data_preprocessor=dict(type='ClipSegDataPreProcessor' if clip else 'SegDataPreProcessor', mean=MEAN,
                                       std=STD, bgr_to_rgb=True, pad_val=0, seg_pad_val=255, size_divisor=16),
-               backbone=backbone_cfg(video, num_frames), decode_head=head_cfg(head),
+               backbone=backbone_cfg(video, num_frames or 1), decode_head=head_cfg(head),
                auxiliary_head=head_cfg('FCNHead', in_index=2, in_channels=64) if aux else None,
                test_cfg=dict(mode='whole'))
     if clip:
@@ -113,8 +114,7 @@ def test_pipeline_clips_of_copies_equal_the_2d_model(batch, fusion):
             torch.testing.assert_close(logits_of(clip_model, clips), logits_of(plain, batch), atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize('num_frames', [1, 4, 8])
-@pytest.mark.parametrize('fusion', ['logits', 'features', 'aligned'])
+@pytest.mark.parametrize('num_frames,fusion', [(1, 'aligned'), (4, 'features'), (4, 'aligned'), (8, 'logits')])
 def test_video_backbone_shapes_and_gradients(batch, num_frames, fusion):
     """The GSF video backbone on T frames of shifted copies: fused outputs of the image's shape, finite losses,
     gradients to every parameter."""
@@ -232,3 +232,74 @@ def test_runner_trains_and_evaluates_miou_then_tests_with_tta(tmp_path):
     tta.work_dir = str(tmp_path / 'tta')
     tta_metrics = Runner.from_cfg(tta).test()
     assert 0 <= tta_metrics['mIoU'] <= 100
+
+
+def shift_policy(num_frames: int) -> dict:
+    """A discrete policy whose frames are whole-pixel pans of an 80-pixel-wide, 64-pixel-high image: 4 px right and
+    4 px down per frame step (a composition of two single-warp nodes, so each frame is one affine warp)."""
+    return dict(version=1, ops=['identity', 'shift_x', 'shift_y', 'zoom', 'rotate'],
+                nodes=[[[0, 'shift_x']], [[2, 'shift_y']]], magnitudes=dict(shift_x=0.05, shift_y=0.0625),
+                num_frames=num_frames, progression='signed')
+
+
+def cell_cfg(num_frames: int, policy=None) -> dict:
+    return dict(type='ClipCell', num_frames=num_frames, num_nodes=2, progression='signed', mean=MEAN, std=STD,
+                policy=policy)
+
+
+@pytest.mark.parametrize('fusion', ['logits', 'features', 'aligned'])
+def test_clip_cell_in_front_gives_finite_nonzero_gradients_to_alpha(batch, fusion):
+    """Relaxed cell (for 'aligned': its discrete policy, whose α is not used, so only the weights are checked)."""
+    policy = shift_policy(4) if fusion == 'aligned' else None
+    model = build(segmentor_cfg(fusion=fusion, video=True, clip_cell=cell_cfg(4, policy))).train()
+    assert model.num_frames == 4
+    loss = losses_of(model, batch)['decode.loss_ce']
+    loss.backward()
+    assert model.backbone.num_segments == 4
+    if policy is None:
+        for param in model.clip_cell.arch_parameters():
+            assert param.grad is not None and torch.isfinite(param.grad).all() and param.grad.abs().sum() > 0
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.decode_head.parameters())
+
+
+def test_aligned_fusion_undoes_the_cell_pans_and_needs_a_discrete_policy(batch):
+    """The cell's frames and affines, fused back by 'aligned' fusion, give the image: the cell's affine convention
+    and the fusion's agree. The relaxed mixture has no affines: a clear error."""
+    model = build(segmentor_cfg(fusion='aligned', clip_cell=cell_cfg(5, shift_policy(5))))
+    images = model.data_preprocessor(copy.deepcopy(batch))['inputs']
+    metas = [sample.metainfo for sample in batch['data_samples']]
+    clip, affines, valid = model.make_clip(images, metas)
+    assert clip.shape == (2, 5, 3, 64, 80) and affines.shape == (2, 5, 2, 3)
+    assert (clip.mean(1) - images).abs().max() > 1
+    torch.testing.assert_close(fuse_aligned(clip, affines, valid), images, atol=1e-4, rtol=0)
+    model.clip_cell.set_policy(None)
+    with pytest.raises(ValueError, match='not single warps'):
+        model.make_clip(images, metas)
+
+
+def test_image_to_video_clips_are_fused_back_through_preprocessor_padding(batch):
+    """ImageToVideo in the pipeline, padding by the clip preprocessor (64x80 -> 64x96): the metainfo affines,
+    re-expressed for the padded clip, with the padding masked, undo the pans exactly."""
+    init_default_scope('mmseg')
+    dataset = DATASETS.build(dict(
+        type='CamVidDataset', data_root=osp.join(ROOT, 'data/camvid_sample'),
+        data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'), indices=2,
+        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+                  dict(type='Resize', scale=(80, 64), keep_ratio=False),
+                  dict(type='ImageToVideo', policy=shift_policy(3)),
+                  dict(type='PackSegInputs', meta_keys=('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
+                                                        'pad_shape', 'scale_factor', 'flip', 'flip_direction',
+                                                        'reduce_zero_label', 'num_frames', 'ref_frame',
+                                                        'frame_affines'))]))
+    clips = pseudo_collate([dataset[0], dataset[1]])
+    cfg = segmentor_cfg(fusion='aligned', num_frames=3)
+    cfg['data_preprocessor'].update(size_divisor=32)
+    model = build(cfg).eval()
+    processed = model.data_preprocessor(copy.deepcopy(clips), training=True)
+    images = model.data_preprocessor(copy.deepcopy(batch), training=True)['inputs']
+    assert processed['inputs'].shape == (2, 3, 3, 64, 96)
+    metas = [sample.metainfo for sample in processed['data_samples']]
+    clip, affines, valid = model.make_clip(processed['inputs'], metas)
+    torch.testing.assert_close(fuse_aligned(clip, affines, valid)[..., :80], images[..., :80], atol=1e-4, rtol=0)
+    with torch.no_grad():
+        assert logits_of(model, clips).shape == (2, NUM_CLASSES, 180, 240)

@@ -110,7 +110,7 @@ class ClipEncoderDecoder(EncoderDecoder):
         clip = self.clip_cell(inputs)
         if not aligned:
             return clip, None, None
-        affines = self.clip_cell.frame_affines(inputs.shape[0])
+        affines = self.clip_cell.frame_affines(inputs.shape[0], tuple(inputs.shape[-2:]))
         if affines is None:
             raise ValueError("fusion='aligned' needs each frame's affine, but the clip cell's frames are not single "
                              'warps of the image (the relaxed mixture, or a policy with non-geometric ops); set a '
