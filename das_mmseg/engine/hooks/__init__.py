@@ -1,1 +1,2 @@
 # Hooks register on import; one line per module.
+from .das_search_hook import DASSearchHook  # noqa: F401
