@@ -1,0 +1,3 @@
+from .clip_image_classifier import ClipImageClassifier
+
+__all__ = ['ClipImageClassifier']
