@@ -217,3 +217,20 @@ def test_registered_and_bad_config():
                        (dict(temperature=0), 'temperature must be > 0')]:
         with pytest.raises((ValueError, KeyError), match=match):
             ClipCell(**bad)
+
+
+def test_visualize_clip_tool(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('visualize_clip', osp.join(ROOT, 'tools/visualize_clip.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    torch.manual_seed(0)
+    cell = ClipCell(num_frames=4)
+    cell.discretize().save(str(tmp_path / 'policy.json'))
+    torch.save({'state_dict': {f'clip_cell.{k}': v for k, v in cell.state_dict().items()}}, tmp_path / 'ckpt.pth')
+    image = osp.join(PHOTO, sorted(__import__('os').listdir(PHOTO))[0])
+    for source in (['--policy', str(tmp_path / 'policy.json')], ['--checkpoint', str(tmp_path / 'ckpt.pth')]):
+        out = tmp_path / f'{source[0][2:]}.png'
+        tool.main([image, *source, '--num-frames', '4', '--out', str(out)])
+        png = mmcv.imread(str(out))
+        assert png.shape[1] > 2 * png.shape[0]  # 4 frames in a row
