@@ -29,7 +29,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
-from .clip import PROGRESSIONS, FrameLayout
+from .clip import FrameLayout
 from .ops import AugmentOp, build_ops
 
 POLICY_VERSION = 1

@@ -92,8 +92,9 @@ class ImageToVideo(BaseTransform):
         return results
 
     def __repr__(self) -> str:
+        jitter = {name: strength for name, (_, strength) in self.jitter_ops.items()}
         return (f'{self.__class__.__name__}(num_frames={self.policy.num_frames}, ref_frame={self.policy.ref_frame}, '
-                f'padding_mode={self.padding_mode!r}, frame_jitter={ {k: v for k, (_, v) in self.jitter_ops.items()} })')
+                f'padding_mode={self.padding_mode!r}, frame_jitter={jitter})')
 
 
 def _register_in_mmpretrain() -> None:

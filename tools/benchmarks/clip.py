@@ -18,7 +18,6 @@ import os.path as osp
 from typing import Dict, List
 
 import mmcv
-import numpy as np
 import torch
 import torch.nn.functional as F
 import torchvision.transforms.functional as TF
