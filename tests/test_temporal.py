@@ -144,3 +144,13 @@ def test_bad_arguments_fail_clearly(build, message):
 def test_batch_not_a_whole_number_of_clips_fails_clearly():
     with pytest.raises(ValueError, match='not a whole number of clips'):
         TemporalShift(num_segments=4)(torch.randn(6, 16, 2, 2))
+
+
+def test_gsf_gate_logits_are_its_3d_conv_on_the_clips():
+    torch.manual_seed(0)
+    n, t, g, h, w = 2, 5, 12, 6, 7
+    module = GateShiftFuse(g, num_segments=t, gate_ratio=1.0)
+    torch.nn.init.normal_(module.gate_conv.bias)
+    frames = torch.randn(n * t, g, h, w)
+    expected = module.gate_conv(frames.view(n, t, g, h, w).transpose(1, 2)).transpose(1, 2)
+    assert torch.allclose(module.gate_logits(frames, n), expected, atol=1e-5)

@@ -2,6 +2,7 @@
 from typing import Optional
 
 import torch
+import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 from torch import Tensor, nn
 
@@ -16,7 +17,7 @@ class GateShiftFuse(TemporalModule):
     Registered as ``GSF``. On the first ``gated = channels * gate_ratio`` channels (rounded down to even), split in
     two halves:
 
-    1. gate: ``tanh(conv3d(relu(norm(x))))``, a 3x3x3 conv with 2 groups giving one spatio-temporal gate per half;
+    1. gate: ``tanh(conv3d(relu(norm(x))))``, a 3x3x3 conv over (T, H, W) with 2 groups giving one gate per half;
     2. shift: the gated part ``y = gate * x`` of the first half moves one frame back, of the second half one frame
        forward (zero-padded at the clip ends); the ungated residual ``r = x - y`` stays;
     3. fuse: per channel and frame, ``w = sigmoid(conv2d([pool(y_shifted), pool(r)]))`` (a 3x3 conv over
@@ -30,7 +31,8 @@ class GateShiftFuse(TemporalModule):
         channels (int): Channels of the input.
         num_segments (int): Frames per clip, T.
         gate_ratio (float): Fraction of the channels that are gated and shifted, in (0, 1]. Default 0.25.
-        norm_cfg (dict): Norm before the gate conv, on ``(N, gated, T, H, W)``. Default ``dict(type='BN3d')``.
+        norm_cfg (dict): Norm before the gate conv. It runs on the frames, ``(N * T, gated, H, W)``; a batch norm
+            there has the statistics of a 3-D batch norm on ``(N, gated, T, H, W)``. Default ``dict(type='BN')``.
         init_cfg (dict | list[dict], optional): Initialisation config.
 
     Shape:
@@ -50,31 +52,49 @@ class GateShiftFuse(TemporalModule):
         self.channels = channels
         self.gate_ratio = gate_ratio
         self.gated_channels = gated
-        self.gate_norm = build_norm_layer(norm_cfg or dict(type='BN3d'), gated)[1]
-        self.gate_conv = nn.Conv3d(gated, 2, kernel_size=3, padding=1, groups=2)
+        self.gate_norm = build_norm_layer(norm_cfg or dict(type='BN'), gated)[1]
+        self.gate_conv = nn.Conv3d(gated, 2, kernel_size=3, padding=1, groups=2)  # applied by gate_logits()
         # input channels [y_0, r_0, y_1, r_1] (pooled, per half) -> one fusion weight map per half
         self.fuse_conv = nn.Conv2d(4, 2, kernel_size=3, padding=1, groups=2)
+
+    def gate_logits(self, features: Tensor, num_clips: int) -> Tensor:
+        """``self.gate_conv`` on ``(N * T, gated, H, W)`` frames, as ``(N, T, 2, H, W)``.
+
+        Same result as ``gate_conv`` on ``(N, gated, T, H, W)`` clips, computed as one batched matmul giving each
+        of the 27 taps' channel sums, ``fold`` adding up the 3x3 spatial taps and two shifted slices the temporal
+        ones: on CPU a 3-D (or 2-D) conv with 2 output channels runs several times slower than that.
+        """
+        frames, g, h, w = features.shape
+        t = frames // num_clips
+        # (2, 27, g/2): per group, tap (dt, dy, dx) x input channel; fold adds its taps mirrored in space
+        weight = self.gate_conv.weight.flip(-2, -1).flatten(2).transpose(1, 2)
+        taps = torch.matmul(weight, features.view(frames, 2, g // 2, h * w))  # (N * T, 2, 27, H * W)
+        spatial = F.fold(taps.view(frames, 54, h * w), (h, w), 3, padding=1).view(num_clips, t, 2, 3, h, w)
+        logits = spatial[:, :, :, 1] + self.gate_conv.bias.view(1, 1, 2, 1, 1)
+        previous = F.pad(spatial[:, :-1, :, 0], (0, 0, 0, 0, 0, 0, 1, 0))  # frame t's tap 0 reads frame t - 1
+        following = F.pad(spatial[:, 1:, :, 2], (0, 0, 0, 0, 0, 0, 0, 1))
+        return logits + previous + following
 
     def forward(self, x: Tensor) -> Tensor:
         if self.num_segments == 1:
             return x
-        clips = self.clip_view(x)  # (N, T, C, H, W)
-        n, t, _, h, w = clips.shape
-        g = self.gated_channels
-        group = clips[:, :, :g]
-        gate_in = torch.relu(self.gate_norm(group.transpose(1, 2)))  # (N, g, T, H, W)
-        gate = torch.tanh(self.gate_conv(gate_in)).transpose(1, 2)  # (N, T, 2, H, W)
-        group = group.reshape(n, t, 2, g // 2, h, w)
+        n = self.clip_view(x).shape[0]
+        t, g, (c, h, w) = self.num_segments, self.gated_channels, x.shape[1:]
+        group, rest = x.split((g, c - g), dim=1)  # one split: slicing x twice would cost two full-size gradients
+        group = group.contiguous()  # read by every step below; contiguous operands are much faster on CPU
+        gate = torch.tanh(self.gate_logits(torch.relu(self.gate_norm(group)), n))  # (N, T, 2, H, W)
+        group = group.view(n, t, 2, g // 2, h, w)
         gated = group * gate.unsqueeze(3)
         residual = group - gated
         shifted = temporal_shift(gated.view(n, t, g, h, w), g // 2).view(n, t, 2, g // 2, h, w)
 
-        pooled = torch.stack((shifted.mean((-2, -1)), residual.mean((-2, -1))), dim=3)  # (N, T, 2, 2, g/2)
+        # spatial means as sum / (H * W): the gradient of a sum is a broadcast view, that of a mean a full tensor
+        pooled = torch.stack((shifted.sum((-2, -1)), residual.sum((-2, -1))), dim=3) / (h * w)  # (N, T, 2, 2, g/2)
         pooled = pooled.permute(0, 2, 3, 4, 1).reshape(n, 4, g // 2, t)
         weight = torch.sigmoid(self.fuse_conv(pooled))  # (N, 2, g/2, T)
         weight = weight.permute(0, 3, 1, 2).reshape(n, t, 2, g // 2, 1, 1)
-        fused = residual + weight * (shifted - residual)
-        return torch.cat((fused.view(n, t, g, h, w), clips[:, :, g:]), dim=2).view_as(x)
+        fused = torch.lerp(residual, shifted, weight)
+        return torch.cat((fused.view(n * t, g, h, w), rest), dim=1)
 
     def extra_repr(self) -> str:
         return f'channels={self.channels}, num_segments={self.num_segments}, gated_channels={self.gated_channels}'
