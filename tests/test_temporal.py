@@ -9,6 +9,16 @@ import das_mmseg  # noqa: F401
 from das_mmseg.models.temporal import GateShiftFuse, TemporalShift, temporal_shift
 
 
+
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    """Tiny tensors: one thread is faster and does not stall on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def labelled_clips(n: int, t: int, c: int, h: int = 2, w: int = 3) -> torch.Tensor:
     """(N * T, C, H, W) features whose every value names its clip, frame, channel and pixel (all non-zero)."""
     idx = torch.arange(n * t * c * h * w, dtype=torch.float32) + 1
