@@ -183,8 +183,9 @@ def test_set_policy_accepts_dict_and_path_and_rejects_other_cells(tmp_path, imag
         cell.set_policy(given)
         assert cell.policy == policy
     assert torch.equal(cell(images[:1]), ClipCell(num_frames=4, policy=path)(images[:1]))
+    assert not any(p.requires_grad for p in cell.arch_parameters())
     cell.set_policy(None)
-    assert cell.policy is None
+    assert cell.policy is None and all(p.requires_grad for p in cell.arch_parameters())
     with pytest.raises(PolicyError, match=r"built for the op set \[.*\], not \['identity', 'zoom'\]"):
         ClipCell(ops=('identity', 'zoom'), num_frames=4, policy=policy)
     with pytest.raises(PolicyError, match='makes 4-frame clips, not num_frames=8'):

@@ -133,7 +133,10 @@ class ClipCell(BaseModule):
 
     # --- policy -----------------------------------------------------------------------------------------------------
     def set_policy(self, policy: Union[Policy, dict, str, None]) -> None:
-        """Render ``policy`` (a Policy, dict or JSON path) from now on, or the relaxed mixture with None."""
+        """Render ``policy`` (a Policy, dict or JSON path) from now on, or the relaxed mixture with None.
+
+        Under a policy α and the magnitudes are unused and stop requiring gradients; None turns them back on.
+        """
         if policy is not None:
             policy = Policy.coerce(policy)
             policy.check_compatible(self.op_names, self.num_frames, self.ref_frame)
@@ -141,6 +144,8 @@ class ClipCell(BaseModule):
                 raise ValueError(f'the policy uses the {policy.progression!r} progression, the cell '
                                  f'{self.progression!r}')
         self.policy = policy
+        for param in self.arch_parameters():  # unused under a policy: DDP must not wait for their gradients
+            param.requires_grad_(policy is None)
 
     def discretize(self) -> Policy:
         """The derived policy: per edge the op of largest α, per node the ``edges_per_node`` strongest edges."""
