@@ -11,6 +11,7 @@ from mmengine.registry import init_default_scope
 
 import das_mmseg  # noqa: F401
 from das_mmseg.models.fusion import fuse_aligned
+from mmseg.models.utils import resize
 from mmseg.registry import DATASETS, MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -99,7 +100,7 @@ def test_at_one_frame_every_fusion_equals_the_2d_model(batch, fusion):
 @pytest.mark.parametrize('fusion', ['logits', 'features', 'aligned'])
 def test_pipeline_clips_of_copies_equal_the_2d_model(batch, fusion):
     """A clip whose frames are all the image (identity affines) fuses to the 2-D prediction, through the clip
-    preprocessor, in whole and slide inference (slide crops the frames of a 5-D clip alike)."""
+    preprocessor, in tensor mode and in whole and slide inference (slide crops the frames of a 5-D clip alike)."""
     num_frames = 3
     clips = to_clip_batch(batch, lambda img: [img] * num_frames)
     for sample in clips['data_samples']:
@@ -109,6 +110,10 @@ def test_pipeline_clips_of_copies_equal_the_2d_model(batch, fusion):
     plain.load_state_dict(clip_model.state_dict())
     assert clip_model.data_preprocessor(copy.deepcopy(clips))['inputs'].shape == (2, num_frames, 3, 64, 80)
     with torch.no_grad():
+        tensors = [m(**m.data_preprocessor(copy.deepcopy(b)), mode='tensor') for m, b in ((clip_model, clips),
+                                                                                          (plain, batch))]
+        torch.testing.assert_close(*[resize(t, size=(64, 80), mode='bilinear') for t in tensors], atol=1e-5,
+                                   rtol=1e-5)
         for mode in (dict(mode='whole'), dict(mode='slide', crop_size=(48, 48), stride=(32, 32))):
             clip_model.test_cfg, plain.test_cfg = Config(mode), Config(mode)
             torch.testing.assert_close(logits_of(clip_model, clips), logits_of(plain, batch), atol=1e-5, rtol=1e-5)
@@ -136,11 +141,13 @@ def test_video_backbone_shapes_and_gradients(batch, num_frames, fusion):
         assert logits_of(model.eval(), clips).shape == (2, NUM_CLASSES, 180, 240)  # postprocessed to the original size
 
 
-@pytest.mark.parametrize('head', ['PSPHead', 'DepthwiseSeparableASPPHead'])
-@pytest.mark.parametrize('fusion', ['logits', 'features'])
+@pytest.mark.parametrize('head,fusion', [('PSPHead', 'logits'), ('DepthwiseSeparableASPPHead', 'features'),
+                                         ('DepthwiseSeparableASPPHead', 'aligned')])
 def test_stock_heads_train_and_predict_on_clips(batch, head, fusion):
     model = build(segmentor_cfg(fusion=fusion, num_frames=2, video=True, head=head)).train()
-    clips = to_clip_batch(batch, lambda img: [img, img.flip(-1)])
+    clips = to_clip_batch(batch, lambda img: [img, img.roll(4, dims=-1)])
+    for sample in clips['data_samples']:
+        sample.set_metainfo(dict(frame_affines=torch.tensor([[[1, 0, 0], [0, 1, 0]], [[1, 0, -0.1], [0, 1, 0]]])))
     loss = losses_of(model, clips)['decode.loss_ce']
     loss.backward()
     assert torch.isfinite(loss)
