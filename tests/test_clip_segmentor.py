@@ -50,6 +50,7 @@ def segmentor_cfg(clip: bool = True, fusion: str = 'logits', num_frames=None, vi
 
 
 def build(cfg: dict, seed: int = 0):
+    init_default_scope('mmseg')
     torch.manual_seed(seed)
     return MODELS.build(ConfigDict(copy.deepcopy(cfg)))
 
@@ -310,3 +311,12 @@ def test_image_to_video_clips_are_fused_back_through_preprocessor_padding(batch)
     torch.testing.assert_close(fuse_aligned(clip, affines, valid)[..., :80], images[..., :80], atol=1e-4, rtol=0)
     with torch.no_grad():
         assert logits_of(model, clips).shape == (2, NUM_CLASSES, 180, 240)
+
+
+def test_config_errors_name_the_bad_value():
+    with pytest.raises(ValueError, match="fusion must be one of \\('logits', 'features', 'aligned'\\), got 'max'"):
+        build(segmentor_cfg(fusion='max'))
+    with pytest.raises(ValueError, match="num_frames=2 contradicts the clip cell's num_frames=4"):
+        build(segmentor_cfg(num_frames=2, clip_cell=cell_cfg(4)))
+    with pytest.raises(ValueError, match='num_frames must be an integer >= 1, got 0'):
+        build(segmentor_cfg(num_frames=0))

@@ -58,9 +58,9 @@ class ClipImageClassifier(ImageClassifier):
         if num_frames is not None and cell_frames is not None and num_frames != cell_frames:
             raise ValueError(f'num_frames={num_frames} contradicts the clip cell\'s num_frames={cell_frames}; '
                              f'set one of them')
+        if num_frames is not None and (not isinstance(num_frames, int) or num_frames < 1):
+            raise ValueError(f'num_frames must be an integer >= 1, got {num_frames!r}')
         self.num_frames = num_frames or cell_frames or 1
-        if self.num_frames < 1:
-            raise ValueError(f'num_frames must be >= 1, got {num_frames}')
 
     def make_clip(self, inputs: Tensor) -> Tensor:
         """Images ``(N, C, H, W)`` -> clips ``(N, T, C, H, W)`` (the cell, or the image repeated); clips pass."""

@@ -77,9 +77,9 @@ class ClipEncoderDecoder(EncoderDecoder):
         if num_frames is not None and cell_frames is not None and num_frames != cell_frames:
             raise ValueError(f'num_frames={num_frames} contradicts the clip cell\'s num_frames={cell_frames}; '
                              f'set one of them')
+        if num_frames is not None and (not isinstance(num_frames, int) or num_frames < 1):
+            raise ValueError(f'num_frames must be an integer >= 1, got {num_frames!r}')
         self.num_frames = num_frames or cell_frames or 1
-        if self.num_frames < 1:
-            raise ValueError(f'num_frames must be >= 1, got {num_frames}')
 
     # ---- clip and features ----------------------------------------------------------------------------------------
 
