@@ -393,7 +393,11 @@ class DASSearchHook(Hook):
     @staticmethod
     def _install_train_dataloader(runner, loader) -> None:
         loop = runner.train_loop
+        replaced = loop.dataloader
         loop.dataloader = loader
+        if getattr(replaced, '_iterator', None) is not None:  # persistent workers of the whole set: stop them now
+            replaced._iterator._shutdown_workers()
+            replaced._iterator = None
         if hasattr(loop, 'dataloader_iterator'):  # IterBasedTrainLoop
             loop.dataloader_iterator = type(loop.dataloader_iterator)(loader)
         if isinstance(loop, EpochBasedTrainLoop):
@@ -469,6 +473,9 @@ class DASSearchHook(Hook):
     def after_train_epoch(self, runner) -> None:
         if self.phase == 'search' and self.search_epochs is not None and runner.epoch + 1 >= self.search_epochs:
             self._finish_search(runner)
+
+    def after_run(self, runner) -> None:
+        self._policy_stream = None  # stop the policy loader's workers now rather than at a later garbage collection
 
     def _alpha_weights(self) -> torch.Tensor:
         """softmax(α / temperature) per edge, ``(num_edges, num_ops)``."""
