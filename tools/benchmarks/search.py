@@ -1,0 +1,111 @@
+"""What the DAS search costs on top of training: iterations with ``DASSearchHook``'s α step versus plain training.
+
+The model is a ``ClipEncoderDecoder`` whose relaxed ``ClipCell`` makes T-frame clips of real images from the bundled
+CamVid sample, on the tiny ResNetV1c-18 of the smoke config. One call of every candidate is two training iterations:
+
+- ``plain training``: two weight steps (``train_step``), the cell relaxed and α fixed;
+- ``search, interval 1``: an α step (:func:`arch_step`, on a batch of other images) before each weight step;
+- ``search, interval 2``: an α step before the first of the two weight steps only.
+
+The first-order floor is one extra forward and backward per α step (2.0x at interval 1). The second table splits one
+α step into its parts, in units of one weight step, to show where its time goes.
+"""
+import copy
+import os.path as osp
+
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+
+HELP = 'DAS search overhead: training iteration with the α step at interval 1 and 2 vs plain training'
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument('--config', default=osp.join(ROOT, 'configs/smoke_camvid_sample.py'),
+                        help='config whose backbone, head and preprocessor build the clip segmentor')
+    parser.add_argument('--batch-size', type=int, default=2)
+    parser.add_argument('--num-frames', type=int, default=4)
+    parser.add_argument('--num-nodes', type=int, default=4)
+
+
+def run(args) -> list:
+    import das_mmseg  # noqa: F401
+    from das_mmseg.engine.hooks.das_search_hook import DEFAULT_OPTIMIZER, arch_step, frozen_buffers
+    from das_mmseg.utils.benchmark import compare
+    from das_mmseg.utils.launch import adapt_to_cpu
+    from mmengine.registry import OPTIMIZERS
+    from mmseg.registry import DATASETS, MODELS
+
+    cfg = Config.fromfile(args.config)
+    cfg.train_dataloader.dataset.data_root = osp.join(ROOT, cfg.train_dataloader.dataset.data_root)
+    if args.device.type != 'cuda':
+        adapt_to_cpu(cfg)
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    n = args.batch_size
+    weight_batch = pseudo_collate([dataset[i] for i in range(n)])
+    policy_batch = pseudo_collate([dataset[i] for i in range(n, 2 * n)])
+
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.type = 'ClipEncoderDecoder'
+    model_cfg.clip_cell = dict(type='ClipCell', num_frames=args.num_frames, num_nodes=args.num_nodes)
+    model = MODELS.build(model_cfg).to(args.device).train()
+    arch_params = list(model.clip_cell.arch_parameters())
+    arch = {id(p) for p in arch_params}
+    for p in arch_params:
+        p.requires_grad_(False)  # as the hook keeps them outside its step
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    for group in optim_wrapper.optimizer.param_groups:
+        group['params'] = [p for p in group['params'] if id(p) not in arch]
+    arch_optimizer = OPTIMIZERS.build(dict(DEFAULT_OPTIMIZER, params=arch_params))
+
+    def weight_step():
+        model.train_step(weight_batch, optim_wrapper)
+
+    def alpha_step():
+        arch_step(model, arch_params, arch_optimizer, policy_batch, iteration=0)
+
+    def plain():
+        weight_step()
+        weight_step()
+
+    def interval_1():
+        alpha_step()
+        weight_step()
+        alpha_step()
+        weight_step()
+
+    def interval_2():
+        alpha_step()
+        weight_step()
+        weight_step()
+
+    def alpha_forward():
+        with torch.no_grad(), frozen_buffers(model):
+            model(**model.data_preprocessor(policy_batch, True), mode='loss')
+
+    def alpha_forward_backward():
+        for p in arch_params:
+            p.requires_grad_(True)
+        with frozen_buffers(model):
+            losses = model(**model.data_preprocessor(policy_batch, True), mode='loss')
+            loss, _ = model.parse_losses(losses)
+            torch.autograd.grad(loss, arch_params, allow_unused=True)
+        for p in arch_params:
+            p.requires_grad_(False)
+
+    h, w = model.data_preprocessor(weight_batch, True)['inputs'].shape[-2:]
+    settings = dict(batch=n, frames=args.num_frames, nodes=args.num_nodes, size=f'{h}x{w}',
+                    arch_params=sum(p.numel() for p in arch_params))
+    overhead = compare('search: two training iterations, with and without the α step',
+                       {'plain training': plain, 'search, interval 1': interval_1, 'search, interval 2': interval_2},
+                       args.device, args.warmup, args.repeats, settings=settings)
+    parts = compare('search: one α step, part by part (baseline: one weight step)',
+                    {'weight step': weight_step, 'α forward (no grad)': alpha_forward,
+                     'α forward + α backward': alpha_forward_backward, 'α step (arch_step)': alpha_step},
+                    args.device, args.warmup, args.repeats, settings=settings)
+    return [overhead, parts]
