@@ -8,7 +8,9 @@ CamVid sample, on the tiny ResNetV1c-18 of the smoke config. One call of every c
 - ``search, interval 2``: an α step before the first of the two weight steps only.
 
 The first-order floor is one extra forward and backward per α step (2.0x at interval 1). The second table splits one
-α step into its parts, in units of one weight step, to show where its time goes.
+α step into its parts, in units of one weight step, to show where its time goes: the forward, the backward down to
+α (input gradients through every layer, but no weight gradients), the clip cell's own share of it, and the rest of
+``arch_step`` (buffer snapshot and restore, the all-reduce where distributed, Adam).
 """
 import copy
 import os.path as osp
@@ -29,6 +31,11 @@ def add_arguments(parser) -> None:
     parser.add_argument('--batch-size', type=int, default=2)
     parser.add_argument('--num-frames', type=int, default=4)
     parser.add_argument('--num-nodes', type=int, default=4)
+    parser.add_argument('--base-channels', type=int, default=None,
+                        help='ResNet width instead of the config\'s (16 in the smoke config; 64 is the standard '
+                        'ResNet-18, where the network outweighs the clip cell as it does at full scale)')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='intra-op CPU threads (1 gives steadier ratios on a shared machine)')
 
 
 def run(args) -> list:
@@ -39,6 +46,8 @@ def run(args) -> list:
     from mmengine.registry import OPTIMIZERS
     from mmseg.registry import DATASETS, MODELS
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     cfg = Config.fromfile(args.config)
     cfg.train_dataloader.dataset.data_root = osp.join(ROOT, cfg.train_dataloader.dataset.data_root)
     if args.device.type != 'cuda':
@@ -52,6 +61,10 @@ def run(args) -> list:
 
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg.type = 'ClipEncoderDecoder'
+    if args.base_channels:
+        width = args.base_channels
+        model_cfg.backbone.update(stem_channels=width, base_channels=width)
+        model_cfg.decode_head.update(in_channels=8 * width, channels=2 * width)
     model_cfg.clip_cell = dict(type='ClipCell', num_frames=args.num_frames, num_nodes=args.num_nodes)
     model = MODELS.build(model_cfg).to(args.device).train()
     arch_params = list(model.clip_cell.arch_parameters())
@@ -98,14 +111,24 @@ def run(args) -> list:
         for p in arch_params:
             p.requires_grad_(False)
 
-    h, w = model.data_preprocessor(weight_batch, True)['inputs'].shape[-2:]
-    settings = dict(batch=n, frames=args.num_frames, nodes=args.num_nodes, size=f'{h}x{w}',
+    images = model.data_preprocessor(policy_batch, True)['inputs']
+
+    def cell_forward_backward():
+        for p in arch_params:
+            p.requires_grad_(True)
+        torch.autograd.grad(model.clip_cell(images).square().mean(), arch_params, allow_unused=True)
+        for p in arch_params:
+            p.requires_grad_(False)
+
+    h, w = images.shape[-2:]
+    settings = dict(width=model_cfg.backbone.base_channels, batch=n, frames=args.num_frames, nodes=args.num_nodes, size=f'{h}x{w}',
                     arch_params=sum(p.numel() for p in arch_params))
     overhead = compare('search: two training iterations, with and without the α step',
                        {'plain training': plain, 'search, interval 1': interval_1, 'search, interval 2': interval_2},
                        args.device, args.warmup, args.repeats, settings=settings)
     parts = compare('search: one α step, part by part (baseline: one weight step)',
                     {'weight step': weight_step, 'α forward (no grad)': alpha_forward,
-                     'α forward + α backward': alpha_forward_backward, 'α step (arch_step)': alpha_step},
+                     'α forward + α backward': alpha_forward_backward, 'α step (arch_step)': alpha_step,
+                     'clip cell alone: forward + α backward': cell_forward_backward},
                     args.device, args.warmup, args.repeats, settings=settings)
     return [overhead, parts]
