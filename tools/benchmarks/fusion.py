@@ -25,7 +25,8 @@ def add_arguments(parser) -> None:
     parser.add_argument('--base-channels', type=int, default=None, help='default: 64 on CUDA, 32 on CPU')
     parser.add_argument('--head-channels', type=int, default=None, help='PSPHead channels (default 512 / 128)')
     parser.add_argument('--size', type=int, default=None, help='square crop size (default 512 on CUDA, 128 on CPU)')
-    parser.add_argument('--batch-size', type=int, default=None, help='images per batch (default 2; PSPHead needs >= 2 for features fusion)')
+    parser.add_argument('--batch-size', type=int, default=None,
+                        help='images per batch (default 2; a training PSPHead needs >= 2 with features fusion)')
     parser.add_argument('--num-frames', type=int, default=None, help='T (default 8 on CUDA, 4 on CPU)')
     parser.add_argument('--temporal', default='GSF', choices=['GSF', 'TSM'])
 
@@ -104,7 +105,7 @@ def run(args) -> list:
                 model.predict(clips, samples)
         return predict
 
-    settings = dict(model=f'PSPNet {args.temporal}-ResNetV1c-{args.depth} w{args.base_channels}',
+    settings = dict(model=f'PSPNet c{args.head_channels} on {args.temporal}-ResNetV1c-{args.depth} w{args.base_channels}',
                     batch=args.batch_size, frames=args.num_frames, size=f'{args.size}x{args.size}')
     for model in models.values():
         model.train()
