@@ -105,7 +105,8 @@ def run(args) -> list:
                 model.predict(clips, samples)
         return predict
 
-    settings = dict(model=f'PSPNet c{args.head_channels} on {args.temporal}-ResNetV1c-{args.depth} w{args.base_channels}',
+    model_name = f'PSPNet c{args.head_channels} on {args.temporal}-ResNetV1c-{args.depth} w{args.base_channels}'
+    settings = dict(model=model_name,
                     batch=args.batch_size, frames=args.num_frames, size=f'{args.size}x{args.size}')
     for model in models.values():
         model.train()
