@@ -440,7 +440,7 @@ class DASSearchHook(Hook):
             for p in self.arch_params:  # init_weights may draw α per rank; the search starts from rank 0's
                 broadcast(p.data, src=0)
         if self.phase == 'search' and self._search_done(runner.iter, runner.epoch):
-            self._finish_search(runner)
+            self._finish_search(runner, runner.iter)
         if self.mode == 'search' and self.phase == 'train':
             runner.train_loop.stop_training = True
 
@@ -468,11 +468,11 @@ class DASSearchHook(Hook):
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if self.phase == 'search' and self.search_iters is not None and runner.iter + 1 >= self.search_iters:
-            self._finish_search(runner)
+            self._finish_search(runner, runner.iter + 1)
 
     def after_train_epoch(self, runner) -> None:
         if self.phase == 'search' and self.search_epochs is not None and runner.epoch + 1 >= self.search_epochs:
-            self._finish_search(runner)
+            self._finish_search(runner, runner.iter + 1)
 
     def after_run(self, runner) -> None:
         self._policy_stream = None  # stop the policy loader's workers now rather than at a later garbage collection
@@ -494,7 +494,7 @@ class DASSearchHook(Hook):
     def _op_names(self) -> List[str]:
         return list(self.cell.op_names)
 
-    def _finish_search(self, runner) -> None:
+    def _finish_search(self, runner, done_iters: int) -> None:
         """Derive the policy, write the files (rank 0), switch the cell, and stop the run in search-only mode."""
         if self.alpha_steps and (not self.history_steps or self.history_steps[-1] != self.alpha_steps):
             self._record_alpha(runner)
@@ -508,7 +508,7 @@ class DASSearchHook(Hook):
             if self.history_weights:
                 self._write_alpha_png(runner, osp.join(runner.work_dir, 'das_alpha.png'))
             self._write_clip_png(runner, osp.join(runner.work_dir, 'das_clip.png'))
-            runner.logger.info(f'DASSearchHook: search done after {runner.iter} iterations ({self.alpha_steps} '
+            runner.logger.info(f'DASSearchHook: search done after {done_iters} iterations ({self.alpha_steps} '
                                f'α steps); derived policy written to {path}: {policy.to_dict()}')
         if self.mode == 'search':
             runner.train_loop.stop_training = True
@@ -521,9 +521,10 @@ class DASSearchHook(Hook):
         num_edges, ops = weights.shape[1], self._op_names()
         cols = min(num_edges, 4)
         rows = (num_edges + cols - 1) // cols
-        fig = Figure(figsize=(3.2 * cols, 0.3 * len(ops) * rows + 1.2 * rows))
+        fig = Figure(figsize=(3.2 * cols, 0.3 * len(ops) * rows + 1.2 * rows), layout='constrained')
         FigureCanvasAgg(fig)
         axes = fig.subplots(rows, cols, squeeze=False)
+        low, high = float(weights.min()), float(weights.max())  # early in a search all weights sit near 1/num_ops
         steps = np.asarray(self.history_steps, dtype=float)  # α steps are recorded at uneven spacing
         x_edges = np.concatenate([[steps[0] - 0.5], (steps[1:] + steps[:-1]) / 2, [steps[-1] + 0.5]])
         y_edges = np.arange(len(ops) + 1) - 0.5
@@ -531,13 +532,14 @@ class DASSearchHook(Hook):
             if e >= num_edges:
                 ax.set_axis_off()
                 continue
-            image = ax.pcolormesh(x_edges, y_edges, weights[:, e, :].T, vmin=0, vmax=1, cmap='viridis')
+            image = ax.pcolormesh(x_edges, y_edges, weights[:, e, :].T, vmin=low, vmax=max(high, low + 1e-6),
+                                  cmap='viridis')
             ax.invert_yaxis()
             ax.set_title(f'edge {e}', fontsize=8)
             ax.set_yticks(range(len(ops)), ops if e % cols == 0 else [''] * len(ops), fontsize=7)
             ax.tick_params(axis='x', labelsize=7)
             ax.set_xlabel('α step', fontsize=7)
-        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6, label='softmax(α)')
+        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6, label='softmax(α) (colour range: min to max)')
         fig.suptitle('DAS search: softmax(α) per edge')
         buffer = io.BytesIO()
         fig.savefig(buffer, format='png', dpi=90)
