@@ -14,7 +14,7 @@ $(STAMP): requirements/torch.txt requirements/build.txt requirements/runtime.txt
 	touch $(STAMP)
 
 demo: env
-	$(PY) tools/train.py configs/smoke_camvid_sample.py --work-dir work_dirs/demo
+	$(PY) tools/train.py configs/das_demo.py --work-dir work_dirs/demo
 
 test: env
 	$(PY) -m pytest tests $(PYTEST_ARGS)
