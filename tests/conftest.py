@@ -27,3 +27,12 @@ def run_tool(args, timeout=300, env=None, check=True):
 @pytest.fixture(scope='session')
 def repo_root():
     return ROOT
+
+
+@pytest.fixture(autouse=True)
+def fresh_default_scope():
+    """Every test starts with no default registry scope, as in a fresh process: a Runner of an earlier test leaves
+    its scope (mmseg's or mmpretrain's) current, and registry lookups would then depend on test order. mmengine has
+    no public way to drop the current scope, so the manager's instance table is cleared."""
+    from mmengine.registry import DefaultScope
+    DefaultScope._instance_dict.clear()
