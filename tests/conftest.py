@@ -29,10 +29,24 @@ def repo_root():
     return ROOT
 
 
-@pytest.fixture(autouse=True)
-def fresh_default_scope():
-    """Every test starts with no default registry scope, as in a fresh process: a Runner of an earlier test leaves
-    its scope (mmseg's or mmpretrain's) current, and registry lookups would then depend on test order. mmengine has
-    no public way to drop the current scope, so the manager's instance table is cleared."""
+def clear_global_instances():
+    """Start as a fresh process does, with no default registry scope and no visualizer.
+
+    A Runner of an earlier test leaves its scope (mmseg's or mmpretrain's) current, which makes registry lookups
+    depend on test order, and its visualizer (configs name it 'visualizer') would be reused with the earlier
+    work_dir. mmengine has no public way to drop them, so the managers' instance tables are cleared.
+    """
     from mmengine.registry import DefaultScope
+    from mmengine.visualization import Visualizer
     DefaultScope._instance_dict.clear()
+    Visualizer._instance_dict.clear()
+
+
+@pytest.fixture(autouse=True, scope='module')
+def fresh_global_instances_per_module():
+    clear_global_instances()  # before module-scoped fixtures that run a Runner
+
+
+@pytest.fixture(autouse=True)
+def fresh_global_instances():
+    clear_global_instances()

@@ -111,8 +111,10 @@ def test_train_evaluate_and_resume(tmp_path):
 
 
 def test_plain_state_dict_loads_as_pretrained(tmp_path):
+    from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
 
+    init_default_scope('mmseg')  # as the Runner does: nested builds (the data preprocessor) look up mmseg's scope
     cfg = smoke_cfg(tmp_path)
     source = MODELS.build(cfg.model)
     path = osp.join(tmp_path, 'backbone_imagenet.pth')
@@ -184,6 +186,9 @@ def test_clear_errors_before_training(tmp_path):
     cfg = smoke_cfg(tmp_path)
     cfg.val_dataloader.dataset.data_prefix.img_path = 'img_dir/nowhere'
     with pytest.raises(FileNotFoundError, match=r'img_dir/nowhere.*README'):
+        check_data_roots(cfg)
+    cfg.val_dataloader.dataset.data_prefix = 'img_dir/nowhere_str'  # mmpretrain's plain-string form
+    with pytest.raises(FileNotFoundError, match=r'img_dir/nowhere_str.*README'):
         check_data_roots(cfg)
 
     proc = run_tool(['tools/train.py', 'configs/no_such_config.py'], check=False)

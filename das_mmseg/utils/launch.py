@@ -56,7 +56,10 @@ def check_data_roots(cfg: Config) -> None:
                 f'{loader}: the dataset root "{root}" of {ds.get("type", "the dataset")} does not exist '
                 f'(working directory: {os.getcwd()}). Prepare the dataset as described in {DATASETS_DOC}, or '
                 f'point the config at it with --cfg-options {loader}.dataset.data_root=PATH.')
-        for key, prefix in (ds.get('data_prefix') or {}).items():
+        prefixes = ds.get('data_prefix') or {}
+        if isinstance(prefixes, str):  # mmpretrain datasets also take a plain string
+            prefixes = dict(img_path=prefixes)
+        for key, prefix in prefixes.items():
             path = osp.join(root, prefix) if prefix else root
             if prefix and not osp.isdir(path) and not osp.isfile(path):
                 raise FileNotFoundError(
