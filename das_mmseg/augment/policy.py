@@ -22,13 +22,12 @@ policy may keep one, e.g. a chain, whose frames are then single warps of the ima
 import json
 import math
 import os
-import os.path as osp
-import tempfile
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
+from ..utils.io import atomic_write
 from .clip import FrameLayout
 from .ops import AugmentOp, build_ops
 
@@ -192,21 +191,8 @@ class Policy:
             raise PolicyError(f'policy file {path!r}: {e}') from None
 
     def save(self, path: str) -> None:
-        """Write the JSON atomically: a temporary file in the same folder, fsync, then ``os.replace``."""
-        folder = osp.dirname(osp.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix='.policy-', suffix='.json.tmp', dir=folder)
-        try:
-            with os.fdopen(fd, 'w', encoding='utf-8') as f:
-                json.dump(self.to_dict(), f, indent=2)
-                f.write('\n')
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if osp.exists(tmp):
-                os.unlink(tmp)
-            raise
+        """Write the JSON atomically (see :func:`das_mmseg.utils.io.atomic_write`)."""
+        atomic_write(path, (json.dumps(self.to_dict(), indent=2) + '\n').encode('utf-8'))
 
     @classmethod
     def coerce(cls, policy: Union['Policy', dict, str]) -> 'Policy':

@@ -236,3 +236,24 @@ def _register_in_mmpretrain() -> None:
 
 
 _register_in_mmpretrain()
+
+
+def build_clip_cell(registry, clip_cell: Optional[dict], num_frames: Optional[int]) -> Tuple[Optional[nn.Module], int]:
+    """Build a clip model's cell and settle its clip length T.
+
+    Args:
+        registry (Registry): The MODELS registry to build from (mmseg's or mmpretrain's).
+        clip_cell (dict, optional): The cell's config; None for a model fed clips (or images repeated T times).
+        num_frames (int, optional): T, when given explicitly; it must agree with the cell's.
+
+    Returns:
+        tuple: The cell (or None) and T (the explicit one, else the cell's, else 1).
+    """
+    cell = registry.build(clip_cell) if clip_cell is not None else None
+    cell_frames = cell.num_frames if cell is not None else None
+    if num_frames is not None and cell_frames is not None and num_frames != cell_frames:
+        raise ValueError(f'num_frames={num_frames} contradicts the clip cell\'s num_frames={cell_frames}; '
+                         f'set one of them')
+    if num_frames is not None and (not isinstance(num_frames, int) or num_frames < 1):
+        raise ValueError(f'num_frames must be an integer >= 1, got {num_frames!r}')
+    return cell, num_frames or cell_frames or 1

@@ -13,9 +13,7 @@ weight step costs what it costs without the hook and needs no ``find_unused_para
 import copy
 import io
 import logging
-import os
 import os.path as osp
-import tempfile
 import weakref
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Sequence, Union
@@ -34,6 +32,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from das_mmseg.augment.policy import Policy, PolicyError
 from das_mmseg.datasets.split import DatasetPart, split_indices
+from das_mmseg.utils.io import atomic_write
 
 MODES = ('search_and_train', 'search', 'train')
 DEFAULT_OPTIMIZER = dict(type='Adam', lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3)
@@ -162,23 +161,6 @@ class _EndlessLoader:
             batch = next(self._iterator)
         self.served += 1
         return batch
-
-
-def _atomic_write(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves the old file or the new one, never a partial one."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + osp.basename(path), suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 @HOOKS.register_module()
@@ -543,7 +525,7 @@ class DASSearchHook(Hook):
         fig.suptitle('DAS search: softmax(α) per edge')
         buffer = io.BytesIO()
         fig.savefig(buffer, format='png', dpi=90)
-        _atomic_write(path, buffer.getvalue())
+        atomic_write(path, buffer.getvalue())
         rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3]
         runner.visualizer.add_image('das_alpha', np.ascontiguousarray(rgb), step=runner.iter)
 
@@ -576,7 +558,7 @@ class DASSearchHook(Hook):
         ok, encoded = cv2.imencode('.png', montage)
         if not ok:
             raise RuntimeError(f'DASSearchHook: could not encode {path}')
-        _atomic_write(path, encoded.tobytes())
+        atomic_write(path, encoded.tobytes())
         runner.visualizer.add_image('das_clip', np.ascontiguousarray(montage[..., ::-1]), step=runner.iter)
 
     # ------------------------------------------------------------------ checkpoints

@@ -5,6 +5,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
+from ..clip_cell import build_clip_cell
 from ..fusion import average_frames
 
 CLASSIFIER_FUSION_MODES = ('logits', 'features')
@@ -53,14 +54,7 @@ class ClipImageClassifier(ImageClassifier):
         super().__init__(backbone=backbone, neck=neck, head=head, pretrained=pretrained, train_cfg=train_cfg,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.fusion = fusion
-        self.clip_cell = MODELS.build(clip_cell) if clip_cell is not None else None
-        cell_frames = self.clip_cell.num_frames if self.clip_cell is not None else None
-        if num_frames is not None and cell_frames is not None and num_frames != cell_frames:
-            raise ValueError(f'num_frames={num_frames} contradicts the clip cell\'s num_frames={cell_frames}; '
-                             f'set one of them')
-        if num_frames is not None and (not isinstance(num_frames, int) or num_frames < 1):
-            raise ValueError(f'num_frames must be an integer >= 1, got {num_frames!r}')
-        self.num_frames = num_frames or cell_frames or 1
+        self.clip_cell, self.num_frames = build_clip_cell(MODELS, clip_cell, num_frames)
 
     def make_clip(self, inputs: Tensor) -> Tensor:
         """Images ``(N, C, H, W)`` -> clips ``(N, T, C, H, W)`` (the cell, or the image repeated); clips pass."""

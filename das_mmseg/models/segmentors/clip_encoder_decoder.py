@@ -9,6 +9,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, OptSampleList, SampleList, add_prefix
 from torch import Tensor
 
+from ..clip_cell import build_clip_cell
 from ..fusion import average_features, average_frames, check_fusion_mode, fuse_aligned, reframe_affines
 
 
@@ -72,14 +73,7 @@ class ClipEncoderDecoder(EncoderDecoder):
                          train_cfg=train_cfg, test_cfg=test_cfg, data_preprocessor=data_preprocessor,
                          pretrained=pretrained, init_cfg=init_cfg)
         self.fusion = check_fusion_mode(fusion)
-        self.clip_cell = MODELS.build(clip_cell) if clip_cell is not None else None
-        cell_frames = self.clip_cell.num_frames if self.clip_cell is not None else None
-        if num_frames is not None and cell_frames is not None and num_frames != cell_frames:
-            raise ValueError(f'num_frames={num_frames} contradicts the clip cell\'s num_frames={cell_frames}; '
-                             f'set one of them')
-        if num_frames is not None and (not isinstance(num_frames, int) or num_frames < 1):
-            raise ValueError(f'num_frames must be an integer >= 1, got {num_frames!r}')
-        self.num_frames = num_frames or cell_frames or 1
+        self.clip_cell, self.num_frames = build_clip_cell(MODELS, clip_cell, num_frames)
 
     # ---- clip and features ----------------------------------------------------------------------------------------
 
