@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SAMPLE = osp.join(ROOT, 'data', 'camvid_sample')
@@ -50,3 +51,13 @@ def fresh_global_instances_per_module():
 @pytest.fixture(autouse=True)
 def fresh_global_instances():
     clear_global_instances()
+
+
+@pytest.fixture(scope='module')
+def one_thread():
+    """One intra-op thread for a module of tiny models: on a shared 2-core machine two busy-waiting OpenMP threads
+    on tiny tensors run several times slower than one."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -34,13 +34,7 @@ def config_id(path: str) -> str:
     return osp.relpath(path, osp.join(ROOT, 'configs'))
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    """One intra-op thread: two busy-waiting OpenMP threads on these tiny tensors run slower than one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')  # tiny tensors: see conftest.one_thread
 
 
 @pytest.fixture(autouse=True)

@@ -25,14 +25,7 @@ SMOKE = osp.join(ROOT, 'configs', 'smoke_camvid_sample.py')
 CROP = (64, 64)
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    """One intra-op thread: on a shared 2-core machine two busy-waiting OpenMP threads on these tiny tensors run
-    several times slower than one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')  # tiny tensors: see conftest.one_thread
 
 
 def search_cfg(work_dir, max_iters=6, num_workers=0, checkpoint_interval=100, val=False, **hook):

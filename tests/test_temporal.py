@@ -10,13 +10,7 @@ from das_mmseg.models.temporal import GateShiftFuse, TemporalShift, temporal_shi
 
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Tiny tensors: one thread is faster and does not stall on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')  # tiny tensors: see conftest.one_thread
 
 
 def labelled_clips(n: int, t: int, c: int, h: int = 2, w: int = 3) -> torch.Tensor:

@@ -28,13 +28,7 @@ SIZE = 32
 
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Tiny tensors: one thread is faster and does not stall on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')  # tiny tensors: see conftest.one_thread
 
 
 def build_pair(registry, plain_type, video_type, kwargs, temporal, num_segments):
