@@ -20,6 +20,8 @@ BACKBONES = [
     pytest.param(MMPRETRAIN_MODELS, 'ResNet', 'VideoResNet', dict(depth=18, **SMALL_RESNET, out_indices=(0, 3)),
                  id='mmpretrain-ResNet-18'),
     pytest.param(MMPRETRAIN_MODELS, 'ResNet', 'VideoResNet', dict(depth=50, **SMALL_RESNET), id='mmpretrain-ResNet-50'),
+    pytest.param(MMPRETRAIN_MODELS, 'ResNet_CIFAR', 'VideoResNet_CIFAR', dict(depth=18, **SMALL_RESNET),
+                 id='mmpretrain-ResNet_CIFAR-18'),
     pytest.param(MMPRETRAIN_MODELS, 'MobileNetV2', 'VideoMobileNetV2', dict(widen_factor=0.25, out_indices=(2, 7)),
                  id='mmpretrain-MobileNetV2'),
 ]

@@ -7,5 +7,6 @@ _base_ = [
 ]
 data_preprocessor = dict(type='ClipClsDataPreprocessor')
 model = dict(
+    backbone=dict(type='VideoResNet_CIFAR'),  # 3x3 stem, no max pool: 32x32 images keep 4x4 maps at stage 4
     head=dict(num_classes=100),
     clip_cell=dict(mean=[125.307, 122.961, 113.8575], std=[51.5865, 50.847, 51.255]))  # the dataset's (RGB)
