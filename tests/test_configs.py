@@ -311,6 +311,7 @@ def test_demo_runs_search_policy_training_and_evaluation(tmp_path):
         image = mmcv.imread(str(work_dir / name))
         assert image is not None and image.size > 0
     assert 'search done after' in log and str(work_dir / 'das_policy.json') in log
+    assert str(work_dir / 'das_alpha.png') in log and str(work_dir / 'das_clip.png') in log  # where to look
     assert 'Saving checkpoint at 3 iterations' in log
     miou = [line for line in log.splitlines() if 'Iter(val) [4/4]' in line and 'mIoU:' in line]
     assert miou, 'no mIoU line after the evaluation'

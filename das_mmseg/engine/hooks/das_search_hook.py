@@ -487,11 +487,14 @@ class DASSearchHook(Hook):
         if is_main_process():
             path = osp.join(runner.work_dir, self.policy_filename)
             policy.save(path)
+            pictures = [osp.join(runner.work_dir, 'das_clip.png')]
             if self.history_weights:
-                self._write_alpha_png(runner, osp.join(runner.work_dir, 'das_alpha.png'))
-            self._write_clip_png(runner, osp.join(runner.work_dir, 'das_clip.png'))
+                pictures.insert(0, osp.join(runner.work_dir, 'das_alpha.png'))
+                self._write_alpha_png(runner, pictures[0])
+            self._write_clip_png(runner, pictures[-1])
             runner.logger.info(f'DASSearchHook: search done after {done_iters} iterations ({self.alpha_steps} '
-                               f'α steps); derived policy written to {path}: {policy.to_dict()}')
+                               f'α steps); derived policy written to {path}: {policy.to_dict()}; pictures: '
+                               f'{", ".join(pictures)}')
         if self.mode == 'search':
             runner.train_loop.stop_training = True
 
