@@ -40,7 +40,11 @@ def clear_global_instances():
     from mmengine.registry import DefaultScope
     from mmengine.visualization import Visualizer
     DefaultScope._instance_dict.clear()
-    Visualizer._instance_dict.clear()
+    pending = [Visualizer]  # each ManagerMixin subclass (SegLocalVisualizer, ...) keeps its own table
+    while pending:
+        cls = pending.pop()
+        cls._instance_dict.clear()
+        pending.extend(cls.__subclasses__())
 
 
 @pytest.fixture(autouse=True, scope='module')
