@@ -6,7 +6,8 @@ the CPU ``ImageToVideo`` throughput.
     authors' code builds clips), forward and forward+backward, at CIFAR size and segmentation size.
 (b) One training iteration of a clip model (video ResNet-18 with GSF on N*T frames, a 1x1 classifier per pixel,
     logits averaged over T, cross-entropy, SGD step) with the image repeated T times (no cell), with the mixture cell
-    and with the sampled cell: the ratios give the cell's share (ratio - 1) / ratio.
+    and with the sampled cell (both back-propagating into α, as a joint step would), and with the mixture cell with α
+    frozen, as in DASSearchHook's weight steps: the ratios give the cell's share (ratio - 1) / ratio.
 (c) ``ImageToVideo`` with a derived 8-frame policy on a 512x512 image, one thread (one worker), against mmseg's
     ``PhotoMetricDistortion`` on the same image.
 
@@ -116,7 +117,11 @@ def training_share(args, size: int, batch: int) -> List:
     backbone.train()  # mmseg's ResNet.train() returns None
     classifier = torch.nn.Conv2d(512, 11, 1).to(args.device)
     cells = {'mixture': ClipCell(num_frames=t).to(args.device).train(),
-             'gumbel': ClipCell(num_frames=t, sampling='gumbel').to(args.device).train()}
+             'gumbel': ClipCell(num_frames=t, sampling='gumbel').to(args.device).train(),
+             'frozen': ClipCell(num_frames=t).to(args.device).train()}
+    # DASSearchHook's weight steps run the relaxed cell with α frozen (α learns in its own step): forward only
+    for param in cells['frozen'].arch_parameters():
+        param.requires_grad_(False)
     params = list(backbone.parameters()) + list(classifier.parameters())
     optimizer = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
     x = photo_batch(batch, size, args.device)
@@ -136,9 +141,11 @@ def training_share(args, size: int, batch: int) -> List:
 
     comparison = compare(f'clip (b) training iteration {size}x{size}', {
         'no cell (repeated image)': lambda: step(None), 'cell mixture': lambda: step(cells['mixture']),
-        'cell gumbel': lambda: step(cells['gumbel'])}, args.device, args.warmup, max(5, args.repeats),
+        'cell gumbel': lambda: step(cells['gumbel']),
+        'cell mixture, α frozen (search weight step)': lambda: step(cells['frozen'])},
+        args.device, args.warmup, max(5, args.repeats),
         dict(batch=batch, size=f'{size}x{size}', frames=t, backbone='VideoResNetV1c-18 + GSF'))
-    for name in ('cell mixture', 'cell gumbel'):
+    for name in ('cell mixture', 'cell gumbel', 'cell mixture, α frozen (search weight step)'):
         ratio = comparison.ratios[name]
         comparison.settings[f'share {name}'] = f'{100 * (ratio - 1) / ratio:.1f}%'
     return [comparison]
