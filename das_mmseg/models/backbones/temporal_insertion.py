@@ -11,6 +11,7 @@ from mmengine.registry import Registry
 from torch import Tensor, nn
 
 from ..temporal import TemporalModule
+from ..temporal.base import check_num_segments
 
 POSITIONS = ('input', 'output')
 
@@ -109,8 +110,7 @@ class VideoBackboneMixin:
 
     @num_segments.setter
     def num_segments(self, value: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f'num_segments must be an int >= 1, got {value!r}')
+        check_num_segments(value)
         for module in self.temporal_modules():
             module.num_segments = value
         self._num_segments = value

@@ -19,6 +19,13 @@ def register_in_mmseg_and_mmpretrain(name: str):
     return register
 
 
+def check_num_segments(value: int) -> int:
+    """Frames per clip must be a positive int (not a bool); return it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'num_segments must be an int >= 1, got {value!r}')
+    return value
+
+
 class TemporalModule(BaseModule):
     """Base of the modules that mix features across the frames of clips.
 
@@ -45,9 +52,7 @@ class TemporalModule(BaseModule):
 
     @num_segments.setter
     def num_segments(self, value: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f'num_segments must be an int >= 1, got {value!r}')
-        self._num_segments = value
+        self._num_segments = check_num_segments(value)
 
     def clip_view(self, x: Tensor) -> Tensor:
         """``(N * T, C, H, W)`` -> ``(N, T, C, H, W)`` view, with a clear error when N * T is not a multiple of T."""
