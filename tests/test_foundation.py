@@ -191,6 +191,12 @@ def test_clear_errors_before_training(tmp_path):
     with pytest.raises(FileNotFoundError, match=r'img_dir/nowhere_str.*README'):
         check_data_roots(cfg)
 
+    cfg = smoke_cfg(tmp_path)
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match=r'needs a CUDA device.*drop --amp'):
+            adapt_to_cpu(cfg)
+
     proc = run_tool(['tools/train.py', 'configs/no_such_config.py'], check=False)
     assert proc.returncode != 0 and 'config file "configs/no_such_config.py" does not exist' in proc.stderr
     proc = run_tool(['tools/train.py', 'configs/smoke_camvid_sample.py', '--work-dir', str(tmp_path / 'wd'),

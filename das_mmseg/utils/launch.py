@@ -92,9 +92,14 @@ def adapt_to_cpu(cfg: Config) -> None:
     - ``SyncBN`` needs CUDA; plain ``BN`` computes the same per-process statistics on one process (it differs
       across processes under DDP, which is the accepted price of a CPU run).
     - Distributed runs use the ``gloo`` backend instead of ``nccl``, and DDP wraps a CPU module (no device ids).
+    - mixed precision raises at once: mmengine's ``AmpOptimWrapper`` supports accelerators only.
     """
     if torch.cuda.is_available():
         return
+    if (cfg.get('optim_wrapper') or {}).get('type') == 'AmpOptimWrapper':
+        raise RuntimeError('mixed precision (--amp, or optim_wrapper.type="AmpOptimWrapper") needs a CUDA device, and '
+                           'this machine has none: train in float32 here (drop --amp, or set '
+                           'optim_wrapper.type="OptimWrapper").')
     if _replace_sync_bn(cfg.get('model')):
         print_log('No CUDA device: SyncBN layers are built as BN.', logger='current', level=logging.WARNING)
     if cfg.get('launcher', 'none') != 'none':
