@@ -7,13 +7,12 @@ framework costs on top of the network.
 import os.path as osp
 
 import torch
-from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import init_default_scope
+
+from ._sample import ROOT, load_train_set
 
 HELP = 'training iteration of the smoke model: plain PyTorch vs mmengine train_step'
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def add_arguments(parser) -> None:
@@ -22,18 +21,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> list:
-    import das_mmseg  # noqa: F401
     from das_mmseg.utils.benchmark import compare
-    from das_mmseg.utils.launch import adapt_to_cpu
-    from mmseg.registry import DATASETS, MODELS
+    from mmseg.registry import MODELS
 
-    cfg = Config.fromfile(args.config)
-    cfg.train_dataloader.dataset.data_root = osp.join(ROOT, cfg.train_dataloader.dataset.data_root)
-    if args.device.type != 'cuda':
-        adapt_to_cpu(cfg)
-    init_default_scope('mmseg')
-    torch.manual_seed(0)
-    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    cfg, dataset = load_train_set(args.config, args.device)
     batch = pseudo_collate([dataset[i] for i in range(args.batch_size)])
     model = MODELS.build(cfg.model).to(args.device).train()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)

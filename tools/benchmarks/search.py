@@ -16,13 +16,12 @@ import copy
 import os.path as osp
 
 import torch
-from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import init_default_scope
+
+from ._sample import ROOT, load_train_set
 
 HELP = 'DAS search overhead: training iteration with the α step at interval 1 and 2 vs plain training'
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def add_arguments(parser) -> None:
@@ -39,22 +38,14 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> list:
-    import das_mmseg  # noqa: F401
     from das_mmseg.engine.hooks.das_search_hook import DEFAULT_OPTIMIZER, arch_step, frozen_buffers
     from das_mmseg.utils.benchmark import compare
-    from das_mmseg.utils.launch import adapt_to_cpu
     from mmengine.registry import OPTIMIZERS
-    from mmseg.registry import DATASETS, MODELS
+    from mmseg.registry import MODELS
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = Config.fromfile(args.config)
-    cfg.train_dataloader.dataset.data_root = osp.join(ROOT, cfg.train_dataloader.dataset.data_root)
-    if args.device.type != 'cuda':
-        adapt_to_cpu(cfg)
-    init_default_scope('mmseg')
-    torch.manual_seed(0)
-    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    cfg, dataset = load_train_set(args.config, args.device)
     n = args.batch_size
     weight_batch = pseudo_collate([dataset[i] for i in range(n)])
     policy_batch = pseudo_collate([dataset[i] for i in range(n, 2 * n)])
