@@ -1,14 +1,16 @@
-# One entry point. `make demo` runs the main job on the bundled sample; `make test` runs the test suite. Both set up
-# .venv first, and only when requirements/, setup.py or the install scripts changed since the last set-up.
+# One entry point. `make demo` runs the main job on the bundled sample; `make test` runs the test suite; `make lint`
+# runs the lint gate (pre-commit: flake8, isort, yapf). Each sets up .venv first, and only when requirements/,
+# setup.py or the install scripts changed since the last set-up.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.das_mmseg_installed
 PYTEST_ARGS ?=
 
-.PHONY: env demo test benchmark clean
+.PHONY: env demo test lint benchmark clean
 env: $(STAMP)
 
-$(STAMP): requirements/torch.txt requirements/build.txt requirements/runtime.txt requirements/tests.txt setup.py \
+$(STAMP): requirements/torch.txt requirements/build.txt requirements/runtime.txt requirements/tests.txt \
+          requirements/lint.txt setup.py \
           tools/setup/install.sh tools/setup/build_mmcv.sh
 	VENV=$(VENV) tools/setup/install.sh
 	touch $(STAMP)
@@ -18,6 +20,9 @@ demo: env
 
 test: env
 	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+lint: env
+	$(VENV)/bin/pre-commit run --all-files --show-diff-on-failure
 
 benchmark: env
 	$(PY) tools/benchmark.py foundation

@@ -21,7 +21,7 @@ pip_install -r requirements/torch.txt -r requirements/build.txt
 
 PYTHON="$PY" tools/setup/build_mmcv.sh
 
-echo "[install] OpenMMLab packages, test requirements and das_mmseg (editable)"
-pip_install -r requirements/runtime.txt -r requirements/tests.txt
+echo "[install] OpenMMLab packages, test and lint requirements and das_mmseg (editable)"
+pip_install -r requirements/runtime.txt -r requirements/tests.txt -r requirements/lint.txt
 pip_install --no-build-isolation --no-deps -e .
 "$PY" -c "import das_mmseg, mmseg, mmpretrain; print('[install] das_mmseg', das_mmseg.__version__, 'ready')"
