@@ -1,11 +1,12 @@
-"""das_mmseg: DAS (Your Image is My Video, CVPR 2024) as an MMSegmentation extension.
+"""das_mmseg: DAS (Your Image is My Video, CVPR 2024) as an MMSegmentation
+extension.
 
-mmcv is deliberately not a requirement: PyPI has only its source distribution, which does not build on a current torch
-unchanged. Build it with ``tools/setup/build_mmcv.sh`` (or ``make env``) or bring your own; ``import das_mmseg`` says
-clearly when it is missing.
+mmcv is deliberately not a requirement: PyPI has only its source distribution,
+which does not build on a current torch unchanged. Build it with
+``tools/setup/build_mmcv.sh`` (or ``make env``) or bring your own;
+``import das_mmseg`` says clearly when it is missing.
 """
 import os.path as osp
-
 from setuptools import find_packages, setup
 
 
@@ -19,12 +20,15 @@ def read_version() -> str:
 setup(
     name='das_mmseg',
     version=read_version(),
-    description='Image-to-video differentiable augmentation search (DAS) for MMSegmentation and MMPretrain',
+    description=('Image-to-video differentiable augmentation search (DAS) for '
+                 'MMSegmentation and MMPretrain'),
     long_description=__doc__,
     packages=find_packages(include=['das_mmseg', 'das_mmseg.*']),
     python_requires='>=3.9',
     install_requires=[
-        'torch>=2.4',  # torch.serialization.add_safe_globals, used by the safe checkpoint loader
+        # torch.serialization.add_safe_globals, used by the safe checkpoint
+        # loader
+        'torch>=2.4',
         'mmengine>=0.10.7,<1.0',
         'mmsegmentation>=1.2.2,<1.3',
         'numpy',

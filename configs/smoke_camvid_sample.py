@@ -1,14 +1,27 @@
-# Smoke run of the stack: the tiny FCN on the bundled CamVid sample, 40 iterations, evaluation with IoUMetric.
-# CPU: about a minute on 2 cores.  python tools/train.py configs/smoke_camvid_sample.py
+# Smoke run of the stack: the tiny FCN on the bundled CamVid sample, 40
+# iterations, evaluation with IoUMetric. CPU: about a minute on 2 cores. python
+# tools/train.py configs/smoke_camvid_sample.py
 _base_ = [
-    './_base_/models/fcn_r18_tiny.py', './_base_/datasets/camvid_sample.py', './_base_/default_runtime.py'
+    './_base_/models/fcn_r18_tiny.py', './_base_/datasets/camvid_sample.py',
+    './_base_/default_runtime.py'
 ]
-crop_size = (128, 128)  # as in the dataset base: the preprocessor pads training batches to it
-model = dict(data_preprocessor=dict(size=crop_size), decode_head=dict(num_classes=11))
+crop_size = (
+    128, 128
+)  # as in the dataset base: the preprocessor pads training batches to it
+model = dict(
+    data_preprocessor=dict(size=crop_size), decode_head=dict(num_classes=11))
 
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
-param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=40, by_epoch=False)]
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        eta_min=1e-4,
+        power=0.9,
+        begin=0,
+        end=40,
+        by_epoch=False)
+]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=40, val_interval=40)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

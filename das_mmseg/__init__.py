@@ -1,7 +1,9 @@
-"""das_mmseg: DAS (Your Image is My Video, CVPR 2024) as an MMSegmentation extension.
+"""das_mmseg: DAS (Your Image is My Video, CVPR 2024) as an MMSegmentation
+extension.
 
-``import das_mmseg`` checks the OpenMMLab stack, installs the safe checkpoint loader, and registers every component in
-mmseg's (and, where they apply, mmpretrain's) registries. Importing it again is harmless.
+``import das_mmseg`` checks the OpenMMLab stack, installs the safe checkpoint
+loader, and registers every component in mmseg's (and, where they apply,
+mmpretrain's) registries. Importing it again is harmless.
 """
 from .utils.env import check_mmcv
 

@@ -1,5 +1,7 @@
-"""ClipImageClassifier and ClipClsDataPreprocessor (mmpretrain) on real CamVid crops: equality with ImageClassifier at
-T = 1, clip shapes, gradients to the cell's α, and a real mmpretrain Runner on a tiny CustomDataset built in-test."""
+"""ClipImageClassifier and ClipClsDataPreprocessor (mmpretrain) on real CamVid
+crops: equality with ImageClassifier at T = 1, clip shapes, gradients to the
+cell's α, and a real mmpretrain Runner on a tiny CustomDataset built
+in-test."""
 import copy
 import os
 import os.path as osp
@@ -10,29 +12,47 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-
-import das_mmseg  # noqa: F401
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
+
+import das_mmseg  # noqa: F401
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SAMPLE = osp.join(ROOT, 'data', 'camvid_sample')
 MEAN, STD = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
-CAMVID_CLASSES = ('sky', 'building', 'pole', 'road', 'sidewalk', 'tree', 'signsymbol', 'fence', 'car', 'pedestrian',
-                  'bicyclist')
+CAMVID_CLASSES = ('sky', 'building', 'pole', 'road', 'sidewalk', 'tree',
+                  'signsymbol', 'fence', 'car', 'pedestrian', 'bicyclist')
 
 
-def classifier_cfg(clip: bool = True, fusion: str = 'logits', num_frames=None, video: bool = False,
-                   num_classes: int = len(CAMVID_CLASSES), **kwargs) -> dict:
-    backbone = dict(type='ResNet', depth=18, stem_channels=16, base_channels=16, out_indices=(3, ))
+def classifier_cfg(clip: bool = True,
+                   fusion: str = 'logits',
+                   num_frames=None,
+                   video: bool = False,
+                   num_classes: int = len(CAMVID_CLASSES),
+                   **kwargs) -> dict:
+    backbone = dict(
+        type='ResNet',
+        depth=18,
+        stem_channels=16,
+        base_channels=16,
+        out_indices=(3, ))
     if video:
         backbone.update(type='VideoResNet', num_segments=num_frames or 1)
-    cfg = dict(type='ClipImageClassifier' if clip else 'ImageClassifier', backbone=backbone,
-               neck=dict(type='GlobalAveragePooling'),
-               head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=128,
-                         loss=dict(type='CrossEntropyLoss')),
-               data_preprocessor=dict(type='ClipClsDataPreprocessor' if clip else 'ClsDataPreprocessor', mean=MEAN,
-                                      std=STD, to_rgb=True, num_classes=num_classes))
+    cfg = dict(
+        type='ClipImageClassifier' if clip else 'ImageClassifier',
+        backbone=backbone,
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(
+            type='LinearClsHead',
+            num_classes=num_classes,
+            in_channels=128,
+            loss=dict(type='CrossEntropyLoss')),
+        data_preprocessor=dict(
+            type='ClipClsDataPreprocessor' if clip else 'ClsDataPreprocessor',
+            mean=MEAN,
+            std=STD,
+            to_rgb=True,
+            num_classes=num_classes))
     if clip:
         cfg.update(fusion=fusion, num_frames=num_frames, **kwargs)
     return cfg
@@ -45,16 +65,21 @@ def build(cfg: dict, seed: int = 0):
 
 
 def camvid_crops(split: str, count: int, size: int):
-    """``count`` square crops of real CamVid images (BGR uint8, ``size`` pixels) with their dominant class."""
+    """``count`` square crops of real CamVid images (BGR uint8, ``size``
+    pixels) with their dominant class."""
     names = sorted(os.listdir(osp.join(SAMPLE, 'img_dir', split)))
     crops = []
     for name in names:
         image = mmcv.imread(osp.join(SAMPLE, 'img_dir', split, name))
-        label = mmcv.imread(osp.join(SAMPLE, 'ann_dir', split, name.replace('.jpg', '.png')), flag='unchanged')
+        label = mmcv.imread(
+            osp.join(SAMPLE, 'ann_dir', split, name.replace('.jpg', '.png')),
+            flag='unchanged')
         for x in (0, 60, 120):  # three 120x120 tiles across the 180x240 image
             tile = label[30:150, x:x + 120]
-            classes = np.bincount(tile[tile < 255].ravel(), minlength=len(CAMVID_CLASSES))
-            crops.append((mmcv.imresize(image[30:150, x:x + 120], (size, size)), int(classes.argmax())))
+            classes = np.bincount(
+                tile[tile < 255].ravel(), minlength=len(CAMVID_CLASSES))
+            crops.append((mmcv.imresize(image[30:150, x:x + 120],
+                                        (size, size)), int(classes.argmax())))
             if len(crops) == count:
                 return crops
     return crops
@@ -64,8 +89,12 @@ def camvid_crops(split: str, count: int, size: int):
 def batch():
     """Four real 32x32 crops, packed as mmpretrain's PackInputs does."""
     crops = camvid_crops('val', 4, 32)
-    return dict(inputs=[torch.from_numpy(img).permute(2, 0, 1).contiguous() for img, _ in crops],
-                data_samples=[DataSample().set_gt_label(label) for _, label in crops])
+    return dict(
+        inputs=[
+            torch.from_numpy(img).permute(2, 0, 1).contiguous()
+            for img, _ in crops
+        ],
+        data_samples=[DataSample().set_gt_label(label) for _, label in crops])
 
 
 def to_clip_batch(batch: dict, frames) -> dict:
@@ -75,7 +104,8 @@ def to_clip_batch(batch: dict, frames) -> dict:
 
 
 def run(model, data: dict, mode: str):
-    processed = model.data_preprocessor(copy.deepcopy(data), training=mode == 'loss')
+    processed = model.data_preprocessor(
+        copy.deepcopy(data), training=mode == 'loss')
     return model(**processed, mode=mode)
 
 
@@ -84,33 +114,50 @@ def test_at_one_frame_equals_image_classifier(batch, fusion):
     clip_model = build(classifier_cfg(fusion=fusion)).train()
     plain = build(classifier_cfg(clip=False), seed=1).train()
     plain.load_state_dict(clip_model.state_dict())
-    torch.testing.assert_close(run(clip_model, batch, 'loss')['loss'], run(plain, batch, 'loss')['loss'])
+    torch.testing.assert_close(
+        run(clip_model, batch, 'loss')['loss'],
+        run(plain, batch, 'loss')['loss'])
     clip_model.eval(), plain.eval()
     with torch.no_grad():
-        torch.testing.assert_close(run(clip_model, batch, 'tensor'), run(plain, batch, 'tensor'))
-        clip_scores = torch.stack([s.pred_score for s in run(clip_model, batch, 'predict')])
-        torch.testing.assert_close(clip_scores, torch.stack([s.pred_score for s in run(plain, batch, 'predict')]))
+        torch.testing.assert_close(
+            run(clip_model, batch, 'tensor'), run(plain, batch, 'tensor'))
+        clip_scores = torch.stack(
+            [s.pred_score for s in run(clip_model, batch, 'predict')])
+        torch.testing.assert_close(
+            clip_scores,
+            torch.stack([s.pred_score for s in run(plain, batch, 'predict')]))
 
 
 @pytest.mark.parametrize('num_frames', [1, 4, 8])
 def test_video_backbone_on_pipeline_clips(batch, num_frames):
-    """Clips of flipped/rolled frames through the clip preprocessor and a video ResNet: scores (N, K), fused logits
-    are the mean of the per-frame head outputs, every parameter gets a gradient."""
+    """Clips of flipped/rolled frames through the clip preprocessor and a video
+    ResNet: scores (N, K), fused logits are the mean of the per-frame head
+    outputs, every parameter gets a gradient."""
     model = build(classifier_cfg(num_frames=num_frames, video=True)).train()
-    clips = to_clip_batch(batch, lambda img: [img.roll(t, dims=-1) for t in range(num_frames)])
+    clips = to_clip_batch(
+        batch, lambda img: [img.roll(t, dims=-1) for t in range(num_frames)])
     loss = run(model, clips, 'loss')['loss']
     loss.backward()
-    trained = [p for n, p in model.named_parameters() if num_frames > 1 or '.temporal.' not in n]
-    assert torch.isfinite(loss) and all(p.grad is not None and torch.isfinite(p.grad).all() for p in trained)
+    trained = [
+        p for n, p in model.named_parameters()
+        if num_frames > 1 or '.temporal.' not in n
+    ]
+    assert torch.isfinite(loss) and all(
+        p.grad is not None and torch.isfinite(p.grad).all() for p in trained)
     model.eval()
     with torch.no_grad():
         processed = model.data_preprocessor(copy.deepcopy(clips))
         # A one-frame clip is the image: it comes out 4-D, as images do.
-        assert processed['inputs'].shape == ((4, 3, 32, 32) if num_frames == 1 else (4, num_frames, 3, 32, 32))
+        assert processed['inputs'].shape == ((4, 3, 32,
+                                              32) if num_frames == 1 else
+                                             (4, num_frames, 3, 32, 32))
         scores = model(processed['inputs'])
         feats, frames = model.frame_features(processed['inputs'])
-        assert scores.shape == (4, len(CAMVID_CLASSES)) and frames == num_frames
-        torch.testing.assert_close(scores, model.head(feats).unflatten(0, (4, num_frames)).mean(1))
+        assert scores.shape == (4,
+                                len(CAMVID_CLASSES)) and frames == num_frames
+        torch.testing.assert_close(
+            scores,
+            model.head(feats).unflatten(0, (4, num_frames)).mean(1))
 
 
 def test_clip_cls_preprocessor_normalises_every_frame(batch):
@@ -122,56 +169,97 @@ def test_clip_cls_preprocessor_normalises_every_frame(batch):
     for t in range(2):
         frame_batch = copy.deepcopy(batch)
         frame_batch['inputs'] = [frames(img)[t] for img in batch['inputs']]
-        torch.testing.assert_close(clips['inputs'][:, t], image_pre(frame_batch)['inputs'])
-    assert [s.gt_label.item() for s in clips['data_samples']] == [s.gt_label.item() for s in batch['data_samples']]
-    torch.testing.assert_close(clip_pre(copy.deepcopy(batch))['inputs'], image_pre(copy.deepcopy(batch))['inputs'])
+        torch.testing.assert_close(clips['inputs'][:, t],
+                                   image_pre(frame_batch)['inputs'])
+    assert [s.gt_label.item() for s in clips['data_samples']
+            ] == [s.gt_label.item() for s in batch['data_samples']]
+    torch.testing.assert_close(
+        clip_pre(copy.deepcopy(batch))['inputs'],
+        image_pre(copy.deepcopy(batch))['inputs'])
 
 
-def test_clip_cell_in_front_gives_alpha_gradients_and_fusion_is_validated(batch):
+def test_clip_cell_in_front_gives_alpha_gradients_and_fusion_is_validated(
+        batch):
     cell = dict(type='ClipCell', num_frames=4, num_nodes=2, mean=MEAN, std=STD)
-    model = build(classifier_cfg(video=True, num_frames=4, clip_cell=cell)).train()
+    model = build(classifier_cfg(video=True, num_frames=4,
+                                 clip_cell=cell)).train()
     run(model, batch, 'loss')['loss'].backward()
     for param in model.clip_cell.arch_parameters():
-        assert param.grad is not None and torch.isfinite(param.grad).all() and param.grad.abs().sum() > 0
-    with pytest.raises(ValueError, match="fusion must be one of \\('logits', 'features'\\)"):
+        assert param.grad is not None and torch.isfinite(
+            param.grad).all() and param.grad.abs().sum() > 0
+    with pytest.raises(
+            ValueError,
+            match="fusion must be one of \\('logits', 'features'\\)"):
         build(classifier_cfg(fusion='aligned'))
 
 
 def write_custom_dataset(root: str, crops, classes) -> None:
-    """mmpretrain CustomDataset folders ``root/<class>/<i>.png`` of the crops whose class is in ``classes``."""
+    """mmpretrain CustomDataset folders ``root/<class>/<i>.png`` of the crops
+    whose class is in ``classes``."""
     for i, (image, label) in enumerate(crops):
         if CAMVID_CLASSES[label] in classes:
-            mmcv.imwrite(image, osp.join(root, CAMVID_CLASSES[label], f'{i:03d}.png'))
+            mmcv.imwrite(image,
+                         osp.join(root, CAMVID_CLASSES[label], f'{i:03d}.png'))
 
 
 def test_mmpretrain_runner_trains_and_evaluates(tmp_path):
-    """CamVid crops labelled by dominant class, in CustomDataset folders (the classes both splits have)."""
+    """CamVid crops labelled by dominant class, in CustomDataset folders (the
+    classes both splits have)."""
     from mmengine.runner import Runner
-    crops = dict(train=camvid_crops('train', 24, 40), val=camvid_crops('val', 8, 40))
-    classes = sorted({CAMVID_CLASSES[label] for _, label in crops['train']}
-                     & {CAMVID_CLASSES[label] for _, label in crops['val']})
+    crops = dict(
+        train=camvid_crops('train', 24, 40), val=camvid_crops('val', 8, 40))
+    classes = sorted({CAMVID_CLASSES[label]
+                      for _, label in crops['train']}
+                     & {CAMVID_CLASSES[label]
+                        for _, label in crops['val']})
     assert len(classes) >= 2
     for split, split_crops in crops.items():
         write_custom_dataset(str(tmp_path / split), split_crops, classes)
-    model = classifier_cfg(video=True, num_frames=2, num_classes=len(classes),
-                           clip_cell=dict(type='ClipCell', num_frames=2, num_nodes=1, mean=MEAN, std=STD))
+    model = classifier_cfg(
+        video=True,
+        num_frames=2,
+        num_classes=len(classes),
+        clip_cell=dict(
+            type='ClipCell', num_frames=2, num_nodes=1, mean=MEAN, std=STD))
     loader = lambda split, pipeline: dict(  # noqa: E731
-        batch_size=4, num_workers=0,
-        sampler=dict(type='InfiniteSampler' if split == 'train' else 'DefaultSampler', shuffle=split == 'train'),
-        dataset=dict(type='CustomDataset', data_root=str(tmp_path), data_prefix=split, classes=classes,
-                     pipeline=pipeline))
-    cfg = Config(dict(
-        default_scope='mmpretrain', work_dir=str(tmp_path / 'work'), model=model, randomness=dict(seed=0),
-        train_dataloader=loader('train', [dict(type='LoadImageFromFile'), dict(type='RandomResizedCrop', scale=32),
-                                          dict(type='RandomFlip', prob=0.5), dict(type='PackInputs')]),
-        val_dataloader=loader('val', [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(32, 32)),
-                                      dict(type='PackInputs')]),
-        val_evaluator=dict(type='Accuracy', topk=(1, )),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
-        train_cfg=dict(by_epoch=False, max_iters=4, val_interval=4), val_cfg=dict(),
-        default_hooks=dict(logger=dict(type='LoggerHook', interval=2),
-                           checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4)),
-        log_level='WARNING'))
+        batch_size=4,
+        num_workers=0,
+        sampler=dict(
+            type='InfiniteSampler' if split == 'train' else 'DefaultSampler',
+            shuffle=split == 'train'),
+        dataset=dict(
+            type='CustomDataset',
+            data_root=str(tmp_path),
+            data_prefix=split,
+            classes=classes,
+            pipeline=pipeline))
+    cfg = Config(
+        dict(
+            default_scope='mmpretrain',
+            work_dir=str(tmp_path / 'work'),
+            model=model,
+            randomness=dict(seed=0),
+            train_dataloader=loader('train', [
+                dict(type='LoadImageFromFile'),
+                dict(type='RandomResizedCrop', scale=32),
+                dict(type='RandomFlip', prob=0.5),
+                dict(type='PackInputs')
+            ]),
+            val_dataloader=loader('val', [
+                dict(type='LoadImageFromFile'),
+                dict(type='Resize', scale=(32, 32)),
+                dict(type='PackInputs')
+            ]),
+            val_evaluator=dict(type='Accuracy', topk=(1, )),
+            optim_wrapper=dict(
+                optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
+            train_cfg=dict(by_epoch=False, max_iters=4, val_interval=4),
+            val_cfg=dict(),
+            default_hooks=dict(
+                logger=dict(type='LoggerHook', interval=2),
+                checkpoint=dict(
+                    type='CheckpointHook', by_epoch=False, interval=4)),
+            log_level='WARNING'))
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert 0 <= runner.val_loop.run()['accuracy/top1'] <= 100

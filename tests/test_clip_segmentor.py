@@ -1,5 +1,6 @@
-"""ClipEncoderDecoder and ClipSegDataPreProcessor on real CamVid images: equality with the 2-D model at T = 1,
-clips from the pipeline, slide inference on clips, stock heads, and a real Runner with IoUMetric and TTA."""
+"""ClipEncoderDecoder and ClipSegDataPreProcessor on real CamVid images:
+equality with the 2-D model at T = 1, clips from the pipeline, slide inference
+on clips, stock heads, and a real Runner with IoUMetric and TTA."""
 import copy
 import os.path as osp
 
@@ -8,11 +9,11 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
+from mmseg.models.utils import resize
+from mmseg.registry import DATASETS, MODELS
 
 import das_mmseg  # noqa: F401
 from das_mmseg.models.fusion import fuse_aligned
-from mmseg.models.utils import resize
-from mmseg.registry import DATASETS, MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 NORM = dict(type='BN', requires_grad=True)
@@ -21,29 +22,62 @@ NUM_CLASSES = 11
 
 
 def backbone_cfg(video: bool = False, num_frames: int = 1) -> dict:
-    cfg = dict(type='ResNetV1c', depth=18, stem_channels=16, base_channels=16, out_indices=(0, 1, 2, 3),
-               strides=(1, 2, 2, 2), dilations=(1, 1, 1, 1), norm_cfg=NORM, contract_dilation=True)
+    cfg = dict(
+        type='ResNetV1c',
+        depth=18,
+        stem_channels=16,
+        base_channels=16,
+        out_indices=(0, 1, 2, 3),
+        strides=(1, 2, 2, 2),
+        dilations=(1, 1, 1, 1),
+        norm_cfg=NORM,
+        contract_dilation=True)
     if video:
         cfg.update(type='VideoResNetV1c', num_segments=num_frames)
     return cfg
 
 
-def head_cfg(kind: str = 'FCNHead', in_index: int = 3, in_channels: int = 128) -> dict:
-    common = dict(in_channels=in_channels, in_index=in_index, channels=16, num_classes=NUM_CLASSES, norm_cfg=NORM,
-                  dropout_ratio=0, align_corners=False)
-    extra = dict(FCNHead=dict(num_convs=1, concat_input=False), PSPHead=dict(pool_scales=(1, 2, 3, 6)),
-                 DepthwiseSeparableASPPHead=dict(dilations=(1, 2, 3, 4), c1_in_channels=16, c1_channels=8))[kind]
+def head_cfg(kind: str = 'FCNHead',
+             in_index: int = 3,
+             in_channels: int = 128) -> dict:
+    common = dict(
+        in_channels=in_channels,
+        in_index=in_index,
+        channels=16,
+        num_classes=NUM_CLASSES,
+        norm_cfg=NORM,
+        dropout_ratio=0,
+        align_corners=False)
+    extra = dict(
+        FCNHead=dict(num_convs=1, concat_input=False),
+        PSPHead=dict(pool_scales=(1, 2, 3, 6)),
+        DepthwiseSeparableASPPHead=dict(
+            dilations=(1, 2, 3, 4), c1_in_channels=16, c1_channels=8))[kind]
     return dict(type=kind, **common, **extra)
 
 
-def segmentor_cfg(clip: bool = True, fusion: str = 'logits', num_frames=None, video: bool = False,
-                  head: str = 'FCNHead', aux: bool = False, **kwargs) -> dict:
-    cfg = dict(type='ClipEncoderDecoder' if clip else 'EncoderDecoder',
-               data_preprocessor=dict(type='ClipSegDataPreProcessor' if clip else 'SegDataPreProcessor', mean=MEAN,
-                                      std=STD, bgr_to_rgb=True, pad_val=0, seg_pad_val=255, size_divisor=16),
-               backbone=backbone_cfg(video, num_frames or 1), decode_head=head_cfg(head),
-               auxiliary_head=head_cfg('FCNHead', in_index=2, in_channels=64) if aux else None,
-               test_cfg=dict(mode='whole'))
+def segmentor_cfg(clip: bool = True,
+                  fusion: str = 'logits',
+                  num_frames=None,
+                  video: bool = False,
+                  head: str = 'FCNHead',
+                  aux: bool = False,
+                  **kwargs) -> dict:
+    cfg = dict(
+        type='ClipEncoderDecoder' if clip else 'EncoderDecoder',
+        data_preprocessor=dict(
+            type='ClipSegDataPreProcessor' if clip else 'SegDataPreProcessor',
+            mean=MEAN,
+            std=STD,
+            bgr_to_rgb=True,
+            pad_val=0,
+            seg_pad_val=255,
+            size_divisor=16),
+        backbone=backbone_cfg(video, num_frames or 1),
+        decode_head=head_cfg(head),
+        auxiliary_head=head_cfg('FCNHead', in_index=2, in_channels=64)
+        if aux else None,
+        test_cfg=dict(mode='whole'))
     if clip:
         cfg.update(fusion=fusion, num_frames=num_frames, **kwargs)
     return cfg
@@ -57,18 +91,28 @@ def build(cfg: dict, seed: int = 0):
 
 @pytest.fixture(scope='module')
 def batch():
-    """Two real CamVid validation images with labels, resized to 64x80 and packed (uint8, BGR)."""
+    """Two real CamVid validation images with labels, resized to 64x80 and
+    packed (uint8, BGR)."""
     init_default_scope('mmseg')
-    dataset = DATASETS.build(dict(
-        type='CamVidDataset', data_root=osp.join(ROOT, 'data/camvid_sample'),
-        data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'), indices=2,
-        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
-                  dict(type='Resize', scale=(80, 64), keep_ratio=False), dict(type='PackSegInputs')]))
+    dataset = DATASETS.build(
+        dict(
+            type='CamVidDataset',
+            data_root=osp.join(ROOT, 'data/camvid_sample'),
+            data_prefix=dict(
+                img_path='img_dir/val', seg_map_path='ann_dir/val'),
+            indices=2,
+            pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='LoadAnnotations'),
+                dict(type='Resize', scale=(80, 64), keep_ratio=False),
+                dict(type='PackSegInputs')
+            ]))
     return pseudo_collate([dataset[0], dataset[1]])
 
 
 def to_clip_batch(batch: dict, frames) -> dict:
-    """The batch with every image replaced by a packed clip ``(T*C, H, W)`` of ``frames(image) -> [T images]``."""
+    """The batch with every image replaced by a packed clip ``(T*C, H, W)`` of
+    ``frames(image) -> [T images]``."""
     clip = copy.deepcopy(batch)
     clip['inputs'] = [torch.cat(frames(img), 0) for img in batch['inputs']]
     return clip
@@ -81,7 +125,10 @@ def losses_of(model, data: dict) -> dict:
 
 def logits_of(model, data: dict) -> torch.Tensor:
     processed = model.data_preprocessor(copy.deepcopy(data), training=False)
-    return torch.stack([s.seg_logits.data for s in model.predict(processed['inputs'], processed['data_samples'])])
+    return torch.stack([
+        s.seg_logits.data
+        for s in model.predict(processed['inputs'], processed['data_samples'])
+    ])
 
 
 @pytest.mark.parametrize('fusion', ['logits', 'features', 'aligned'])
@@ -89,44 +136,68 @@ def test_at_one_frame_every_fusion_equals_the_2d_model(batch, fusion):
     clip_model = build(segmentor_cfg(fusion=fusion, aux=True))
     plain = build(segmentor_cfg(clip=False, aux=True), seed=1)
     plain.load_state_dict(clip_model.state_dict())
-    clip_losses, plain_losses = losses_of(clip_model.train(), batch), losses_of(plain.train(), batch)
-    assert set(clip_losses) == set(plain_losses) >= {'decode.loss_ce', 'aux.loss_ce'}
+    clip_losses = losses_of(clip_model.train(), batch)
+    plain_losses = losses_of(plain.train(), batch)
+    assert set(clip_losses) == set(plain_losses) >= {
+        'decode.loss_ce', 'aux.loss_ce'
+    }
     for key in plain_losses:
-        torch.testing.assert_close(clip_losses[key], plain_losses[key], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            clip_losses[key], plain_losses[key], atol=1e-5, rtol=1e-5)
     with torch.no_grad():
-        torch.testing.assert_close(logits_of(clip_model.eval(), batch), logits_of(plain.eval(), batch), atol=1e-5,
-                                   rtol=1e-5)
+        torch.testing.assert_close(
+            logits_of(clip_model.eval(), batch),
+            logits_of(plain.eval(), batch),
+            atol=1e-5,
+            rtol=1e-5)
 
 
 @pytest.mark.parametrize('fusion', ['logits', 'features', 'aligned'])
 def test_pipeline_clips_of_copies_equal_the_2d_model(batch, fusion):
-    """A clip whose frames are all the image (identity affines) fuses to the 2-D prediction, through the clip
-    preprocessor, in tensor mode and in whole and slide inference (slide crops the frames of a 5-D clip alike)."""
+    """A clip whose frames are all the image (identity affines) fuses to the
+    2-D prediction, through the clip preprocessor, in tensor mode and in whole
+    and slide inference (slide crops the frames of a 5-D clip alike)."""
     num_frames = 3
     clips = to_clip_batch(batch, lambda img: [img] * num_frames)
     for sample in clips['data_samples']:
-        sample.set_metainfo(dict(frame_affines=torch.eye(2, 3).expand(num_frames, 2, 3).numpy()))
-    clip_model = build(segmentor_cfg(fusion=fusion, num_frames=num_frames)).eval()
+        affines = torch.eye(2, 3).expand(num_frames, 2, 3).numpy()
+        sample.set_metainfo(dict(frame_affines=affines))
+    clip_model = build(segmentor_cfg(fusion=fusion,
+                                     num_frames=num_frames)).eval()
     plain = build(segmentor_cfg(clip=False), seed=1).eval()
     plain.load_state_dict(clip_model.state_dict())
-    assert clip_model.data_preprocessor(copy.deepcopy(clips))['inputs'].shape == (2, num_frames, 3, 64, 80)
+    assert clip_model.data_preprocessor(
+        copy.deepcopy(clips))['inputs'].shape == (2, num_frames, 3, 64, 80)
     with torch.no_grad():
-        tensors = [m(**m.data_preprocessor(copy.deepcopy(b)), mode='tensor') for m, b in ((clip_model, clips),
-                                                                                          (plain, batch))]
-        torch.testing.assert_close(*[resize(t, size=(64, 80), mode='bilinear') for t in tensors], atol=1e-5,
-                                   rtol=1e-5)
-        for mode in (dict(mode='whole'), dict(mode='slide', crop_size=(48, 48), stride=(32, 32))):
+        tensors = [
+            m(**m.data_preprocessor(copy.deepcopy(b)), mode='tensor')
+            for m, b in ((clip_model, clips), (plain, batch))
+        ]
+        torch.testing.assert_close(
+            *[resize(t, size=(64, 80), mode='bilinear') for t in tensors],
+            atol=1e-5,
+            rtol=1e-5)
+        for mode in (dict(mode='whole'),
+                     dict(mode='slide', crop_size=(48, 48), stride=(32, 32))):
             clip_model.test_cfg, plain.test_cfg = Config(mode), Config(mode)
-            torch.testing.assert_close(logits_of(clip_model, clips), logits_of(plain, batch), atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(
+                logits_of(clip_model, clips),
+                logits_of(plain, batch),
+                atol=1e-5,
+                rtol=1e-5)
 
 
-@pytest.mark.parametrize('num_frames,fusion', [(1, 'aligned'), (4, 'features'), (4, 'aligned'), (8, 'logits')])
+@pytest.mark.parametrize('num_frames,fusion', [(1, 'aligned'), (4, 'features'),
+                                               (4, 'aligned'), (8, 'logits')])
 def test_video_backbone_shapes_and_gradients(batch, num_frames, fusion):
-    """The GSF video backbone on T frames of shifted copies: fused outputs of the image's shape, finite losses,
-    gradients to every parameter."""
-    model = build(segmentor_cfg(fusion=fusion, num_frames=num_frames, video=True)).train()
+    """The GSF video backbone on T frames of shifted copies: fused outputs of
+    the image's shape, finite losses, gradients to every parameter."""
+    model = build(
+        segmentor_cfg(fusion=fusion, num_frames=num_frames,
+                      video=True)).train()
     shifts = [t - num_frames // 2 for t in range(num_frames)]
-    clips = to_clip_batch(batch, lambda img: [img.roll(2 * s, dims=-1) for s in shifts])
+    clips = to_clip_batch(
+        batch, lambda img: [img.roll(2 * s, dims=-1) for s in shifts])
     for sample in clips['data_samples']:
         theta = torch.eye(2, 3).repeat(num_frames, 1, 1)
         theta[:, 0, 2] = torch.tensor([-2 * 2. * s / 80 for s in shifts])
@@ -134,27 +205,43 @@ def test_video_backbone_shapes_and_gradients(batch, num_frames, fusion):
     losses = losses_of(model, clips)
     assert torch.isfinite(losses['decode.loss_ce'])
     losses['decode.loss_ce'].backward()
-    # With T = 1 the temporal modules pass features through (the 2-D network), so they get no gradient.
-    trained = [p for n, p in model.named_parameters() if num_frames > 1 or '.temporal.' not in n]
-    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in trained)
+    # With T = 1 the temporal modules pass features through (the 2-D network),
+    # so they get no gradient.
+    trained = [
+        p for n, p in model.named_parameters()
+        if num_frames > 1 or '.temporal.' not in n
+    ]
+    assert all(
+        p.grad is not None and torch.isfinite(p.grad).all() for p in trained)
     assert model.backbone.num_segments == num_frames
     with torch.no_grad():
-        assert logits_of(model.eval(), clips).shape == (2, NUM_CLASSES, 180, 240)  # postprocessed to the original size
+        # postprocessed to the original size
+        assert logits_of(model.eval(),
+                         clips).shape == (2, NUM_CLASSES, 180, 240)
 
 
-@pytest.mark.parametrize('head,fusion', [('PSPHead', 'logits'), ('DepthwiseSeparableASPPHead', 'features'),
-                                         ('DepthwiseSeparableASPPHead', 'aligned')])
+@pytest.mark.parametrize('head,fusion',
+                         [('PSPHead', 'logits'),
+                          ('DepthwiseSeparableASPPHead', 'features'),
+                          ('DepthwiseSeparableASPPHead', 'aligned')])
 def test_stock_heads_train_and_predict_on_clips(batch, head, fusion):
-    model = build(segmentor_cfg(fusion=fusion, num_frames=2, video=True, head=head)).train()
+    model = build(
+        segmentor_cfg(fusion=fusion, num_frames=2, video=True,
+                      head=head)).train()
     clips = to_clip_batch(batch, lambda img: [img, img.roll(4, dims=-1)])
     for sample in clips['data_samples']:
-        sample.set_metainfo(dict(frame_affines=torch.tensor([[[1, 0, 0], [0, 1, 0]], [[1, 0, -0.1], [0, 1, 0]]])))
+        sample.set_metainfo(
+            dict(
+                frame_affines=torch.tensor([[[1, 0, 0], [0, 1, 0]],
+                                            [[1, 0, -0.1], [0, 1, 0]]])))
     loss = losses_of(model, clips)['decode.loss_ce']
     loss.backward()
     assert torch.isfinite(loss)
     assert all(p.grad is not None for p in model.decode_head.parameters())
     with torch.no_grad():
-        assert logits_of(model.eval(), clips).shape == (2, NUM_CLASSES, 180, 240)  # postprocessed to the original size
+        # postprocessed to the original size
+        assert logits_of(model.eval(),
+                         clips).shape == (2, NUM_CLASSES, 180, 240)
 
 
 def test_aligned_fusion_needs_affines(batch):
@@ -165,12 +252,22 @@ def test_aligned_fusion_needs_affines(batch):
 
 
 def test_clip_preprocessor_normalises_every_frame_and_pads_alike(batch):
-    """Per frame the clip preprocessor equals SegDataPreProcessor on that frame; labels and padding metainfo are
-    those of the image; plain images pass through as with SegDataPreProcessor."""
-    pre = dict(mean=MEAN, std=STD, bgr_to_rgb=True, pad_val=0, seg_pad_val=255, size=(72, 96))
+    """Per frame the clip preprocessor equals SegDataPreProcessor on that
+    frame; labels and padding metainfo are those of the image; plain images
+    pass through as with SegDataPreProcessor."""
+    pre = dict(
+        mean=MEAN,
+        std=STD,
+        bgr_to_rgb=True,
+        pad_val=0,
+        seg_pad_val=255,
+        size=(72, 96))
     clip_pre = MODELS.build(dict(type='ClipSegDataPreProcessor', **pre))
     image_pre = MODELS.build(dict(type='SegDataPreProcessor', **pre))
-    frames = lambda img: [img, img.flip(-1), img.roll(5, dims=-2)]  # noqa: E731
+
+    def frames(img):
+        return [img, img.flip(-1), img.roll(5, dims=-2)]
+
     clips = clip_pre(to_clip_batch(batch, frames), training=True)
     assert clips['inputs'].shape == (2, 3, 3, 72, 96)
     for t in range(3):
@@ -178,53 +275,97 @@ def test_clip_preprocessor_normalises_every_frame_and_pads_alike(batch):
         frame_batch['inputs'] = [frames(img)[t] for img in batch['inputs']]
         expected = image_pre(frame_batch, training=True)
         torch.testing.assert_close(clips['inputs'][:, t], expected['inputs'])
-    for clip_sample, image_sample in zip(clips['data_samples'], expected['data_samples']):
-        torch.testing.assert_close(clip_sample.gt_sem_seg.data, image_sample.gt_sem_seg.data)
-        assert clip_sample.metainfo['padding_size'] == image_sample.metainfo['padding_size']
+    for clip_sample, image_sample in zip(clips['data_samples'],
+                                         expected['data_samples']):
+        torch.testing.assert_close(clip_sample.gt_sem_seg.data,
+                                   image_sample.gt_sem_seg.data)
+        assert clip_sample.metainfo['padding_size'] == image_sample.metainfo[
+            'padding_size']
     images = clip_pre(copy.deepcopy(batch), training=False)['inputs']
-    torch.testing.assert_close(images, image_pre(copy.deepcopy(batch), training=False)['inputs'])
+    torch.testing.assert_close(
+        images,
+        image_pre(copy.deepcopy(batch), training=False)['inputs'])
     bad = copy.deepcopy(batch)
     bad['inputs'] = [img[:2] for img in bad['inputs']]
-    with pytest.raises(ValueError, match='2 channels is neither an image nor a clip'):
+    with pytest.raises(
+            ValueError, match='2 channels is neither an image nor a clip'):
         clip_pre(bad)
 
 
 def runner_cfg(work_dir: str, model: dict) -> Config:
-    """A tiny IterBasedTrainLoop on the CamVid sample: 64x64 crops, 4 iterations, mIoU on 2 validation images."""
-    base = Config.fromfile(osp.join(ROOT, 'configs/_base_/datasets/camvid_sample.py'))
-    train_pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
-                      dict(type='RandomResize', scale=(120, 90), ratio_range=(0.75, 1.25), keep_ratio=True),
-                      dict(type='RandomCrop', crop_size=(64, 64)), dict(type='RandomFlip', prob=0.5),
-                      dict(type='PackSegInputs')]
-    test_pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(96, 72), keep_ratio=True),
-                     dict(type='LoadAnnotations'), dict(type='PackSegInputs')]
+    """A tiny IterBasedTrainLoop on the CamVid sample: 64x64 crops, 4
+    iterations, mIoU on 2 validation images."""
+    base = Config.fromfile(
+        osp.join(ROOT, 'configs/_base_/datasets/camvid_sample.py'))
+    train_pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations'),
+        dict(
+            type='RandomResize',
+            scale=(120, 90),
+            ratio_range=(0.75, 1.25),
+            keep_ratio=True),
+        dict(type='RandomCrop', crop_size=(64, 64)),
+        dict(type='RandomFlip', prob=0.5),
+        dict(type='PackSegInputs')
+    ]
+    test_pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='Resize', scale=(96, 72), keep_ratio=True),
+        dict(type='LoadAnnotations'),
+        dict(type='PackSegInputs')
+    ]
     data_root = osp.join(ROOT, 'data/camvid_sample')
     loader = lambda split, pipeline, **kw: dict(  # noqa: E731
-        batch_size=2, num_workers=0, dataset=dict(type='CamVidDataset', data_root=data_root, pipeline=pipeline,
-                                                  data_prefix=dict(img_path=f'img_dir/{split}',
-                                                                   seg_map_path=f'ann_dir/{split}'), **kw),
-        **(dict(sampler=dict(type='InfiniteSampler', shuffle=True)) if split == 'train' else
-           dict(sampler=dict(type='DefaultSampler', shuffle=False))))
+        batch_size=2,
+        num_workers=0,
+        dataset=dict(
+            type='CamVidDataset',
+            data_root=data_root,
+            pipeline=pipeline,
+            data_prefix=dict(
+                img_path=f'img_dir/{split}', seg_map_path=f'ann_dir/{split}'),
+            **kw),
+        **(dict(sampler=dict(type='InfiniteSampler', shuffle=True))
+           if split == 'train' else dict(
+               sampler=dict(type='DefaultSampler', shuffle=False))))
     tta_pipeline = copy.deepcopy(base.tta_pipeline)
-    tta_pipeline[1]['transforms'][0] = [dict(type='Resize', scale_factor=r, keep_ratio=True) for r in (0.3, 0.4)]
-    return Config(dict(
-        default_scope='mmseg', work_dir=work_dir, model=model, randomness=dict(seed=0),
-        train_dataloader=loader('train', train_pipeline),
-        val_dataloader=loader('val', test_pipeline, indices=2), test_dataloader=loader('val', test_pipeline, indices=2),
-        val_evaluator=dict(type='IoUMetric', iou_metrics=['mIoU']),
-        test_evaluator=dict(type='IoUMetric', iou_metrics=['mIoU']),
-        optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
-        train_cfg=dict(type='IterBasedTrainLoop', max_iters=4, val_interval=4), val_cfg=dict(type='ValLoop'),
-        test_cfg=dict(type='TestLoop'),
-        default_hooks=dict(logger=dict(type='LoggerHook', interval=2),
-                           checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4)),
-        tta_model=dict(type='SegTTAModel'), tta_pipeline=tta_pipeline,
-        env_cfg=dict(dist_cfg=dict(backend='gloo')), log_level='WARNING'))
+    tta_pipeline[1]['transforms'][0] = [
+        dict(type='Resize', scale_factor=r, keep_ratio=True)
+        for r in (0.3, 0.4)
+    ]
+    return Config(
+        dict(
+            default_scope='mmseg',
+            work_dir=work_dir,
+            model=model,
+            randomness=dict(seed=0),
+            train_dataloader=loader('train', train_pipeline),
+            val_dataloader=loader('val', test_pipeline, indices=2),
+            test_dataloader=loader('val', test_pipeline, indices=2),
+            val_evaluator=dict(type='IoUMetric', iou_metrics=['mIoU']),
+            test_evaluator=dict(type='IoUMetric', iou_metrics=['mIoU']),
+            optim_wrapper=dict(
+                type='OptimWrapper',
+                optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
+            train_cfg=dict(
+                type='IterBasedTrainLoop', max_iters=4, val_interval=4),
+            val_cfg=dict(type='ValLoop'),
+            test_cfg=dict(type='TestLoop'),
+            default_hooks=dict(
+                logger=dict(type='LoggerHook', interval=2),
+                checkpoint=dict(
+                    type='CheckpointHook', by_epoch=False, interval=4)),
+            tta_model=dict(type='SegTTAModel'),
+            tta_pipeline=tta_pipeline,
+            env_cfg=dict(dist_cfg=dict(backend='gloo')),
+            log_level='WARNING'))
 
 
 def test_runner_trains_and_evaluates_miou_then_tests_with_tta(tmp_path):
-    """IterBasedTrainLoop + IoUMetric on real images; then the test loop with SegTTAModel (flip and two scales),
-    the model swap ``tools/test.py --tta`` makes, from the saved checkpoint."""
+    """IterBasedTrainLoop + IoUMetric on real images; then the test loop with
+    SegTTAModel (flip and two scales), the model swap ``tools/test.py --tta``
+    makes, from the saved checkpoint."""
     from mmengine.runner import Runner
     model = segmentor_cfg(fusion='logits', num_frames=2, video=True, aux=True)
     cfg = runner_cfg(str(tmp_path), model)
@@ -243,80 +384,126 @@ def test_runner_trains_and_evaluates_miou_then_tests_with_tta(tmp_path):
 
 
 def shift_policy(num_frames: int) -> dict:
-    """A discrete policy whose frames are whole-pixel pans of an 80-pixel-wide, 64-pixel-high image: 4 px right and
-    4 px down per frame step (a composition of two single-warp nodes, so each frame is one affine warp)."""
-    return dict(version=1, ops=['identity', 'shift_x', 'shift_y', 'zoom', 'rotate'],
-                nodes=[[[0, 'shift_x']], [[2, 'shift_y']]], magnitudes=dict(shift_x=0.05, shift_y=0.0625),
-                num_frames=num_frames, progression='signed')
+    """A discrete policy whose frames are whole-pixel pans of an 80-pixel-wide,
+    64-pixel-high image: 4 px right and 4 px down per frame step (a composition
+    of two single-warp nodes, so each frame is one affine warp)."""
+    return dict(
+        version=1,
+        ops=['identity', 'shift_x', 'shift_y', 'zoom', 'rotate'],
+        nodes=[[[0, 'shift_x']], [[2, 'shift_y']]],
+        magnitudes=dict(shift_x=0.05, shift_y=0.0625),
+        num_frames=num_frames,
+        progression='signed')
 
 
 def cell_cfg(num_frames: int, policy=None) -> dict:
-    return dict(type='ClipCell', num_frames=num_frames, num_nodes=2, progression='signed', mean=MEAN, std=STD,
-                policy=policy)
+    return dict(
+        type='ClipCell',
+        num_frames=num_frames,
+        num_nodes=2,
+        progression='signed',
+        mean=MEAN,
+        std=STD,
+        policy=policy)
 
 
 @pytest.mark.parametrize('fusion', ['logits', 'features', 'aligned'])
-def test_clip_cell_in_front_gives_finite_nonzero_gradients_to_alpha(batch, fusion):
-    """Relaxed cell (for 'aligned': its discrete policy, whose α is not used, so only the weights are checked)."""
+def test_clip_cell_in_front_gives_finite_nonzero_gradients_to_alpha(
+        batch, fusion):
+    """Relaxed cell (for 'aligned': its discrete policy, whose α is not used,
+    so only the weights are checked)."""
     policy = shift_policy(4) if fusion == 'aligned' else None
-    model = build(segmentor_cfg(fusion=fusion, video=True, clip_cell=cell_cfg(4, policy))).train()
+    model = build(
+        segmentor_cfg(
+            fusion=fusion, video=True, clip_cell=cell_cfg(4, policy))).train()
     assert model.num_frames == 4
     loss = losses_of(model, batch)['decode.loss_ce']
     loss.backward()
     assert model.backbone.num_segments == 4
     if policy is None:
         for param in model.clip_cell.arch_parameters():
-            assert param.grad is not None and torch.isfinite(param.grad).all() and param.grad.abs().sum() > 0
-    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.decode_head.parameters())
+            assert param.grad is not None and torch.isfinite(
+                param.grad).all() and param.grad.abs().sum() > 0
+    assert all(
+        p.grad is not None and torch.isfinite(p.grad).all()
+        for p in model.decode_head.parameters())
 
 
-def test_aligned_fusion_undoes_the_cell_pans_and_needs_a_discrete_policy(batch):
-    """The cell's frames and affines, fused back by 'aligned' fusion, give the image: the cell's affine convention
-    and the fusion's agree. The relaxed mixture has no affines: a clear error."""
-    model = build(segmentor_cfg(fusion='aligned', clip_cell=cell_cfg(5, shift_policy(5))))
+def test_aligned_fusion_undoes_the_cell_pans_and_needs_a_discrete_policy(
+        batch):
+    """The cell's frames and affines, fused back by 'aligned' fusion, give the
+    image: the cell's affine convention and the fusion's agree. The relaxed
+    mixture has no affines: a clear error."""
+    model = build(
+        segmentor_cfg(
+            fusion='aligned', clip_cell=cell_cfg(5, shift_policy(5))))
     images = model.data_preprocessor(copy.deepcopy(batch))['inputs']
     metas = [sample.metainfo for sample in batch['data_samples']]
     clip, affines, valid = model.make_clip(images, metas)
     assert clip.shape == (2, 5, 3, 64, 80) and affines.shape == (2, 5, 2, 3)
     assert (clip.mean(1) - images).abs().max() > 1
-    torch.testing.assert_close(fuse_aligned(clip, affines, valid), images, atol=1e-4, rtol=0)
+    torch.testing.assert_close(
+        fuse_aligned(clip, affines, valid), images, atol=1e-4, rtol=0)
     model.clip_cell.set_policy(None)
     with pytest.raises(ValueError, match='not single warps'):
         model.make_clip(images, metas)
 
 
-def test_image_to_video_clips_are_fused_back_through_preprocessor_padding(batch):
-    """ImageToVideo in the pipeline, padding by the clip preprocessor (64x80 -> 64x96): the metainfo affines,
-    re-expressed for the padded clip, with the padding masked, undo the pans exactly."""
+def test_image_to_video_clips_are_fused_back_through_preprocessor_padding(
+        batch):
+    """ImageToVideo in the pipeline, padding by the clip preprocessor
+    (64x80 -> 64x96): the metainfo affines, re-expressed for the padded clip,
+    with the padding masked, undo the pans exactly."""
     init_default_scope('mmseg')
-    dataset = DATASETS.build(dict(
-        type='CamVidDataset', data_root=osp.join(ROOT, 'data/camvid_sample'),
-        data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'), indices=2,
-        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
-                  dict(type='Resize', scale=(80, 64), keep_ratio=False),
-                  dict(type='ImageToVideo', policy=shift_policy(3)),
-                  dict(type='PackSegInputs', meta_keys=('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
-                                                        'pad_shape', 'scale_factor', 'flip', 'flip_direction',
-                                                        'reduce_zero_label', 'num_frames', 'ref_frame',
-                                                        'frame_affines'))]))
+    dataset = DATASETS.build(
+        dict(
+            type='CamVidDataset',
+            data_root=osp.join(ROOT, 'data/camvid_sample'),
+            data_prefix=dict(
+                img_path='img_dir/val', seg_map_path='ann_dir/val'),
+            indices=2,
+            pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='LoadAnnotations'),
+                dict(type='Resize', scale=(80, 64), keep_ratio=False),
+                dict(type='ImageToVideo', policy=shift_policy(3)),
+                dict(
+                    type='PackSegInputs',
+                    meta_keys=('img_path', 'seg_map_path', 'ori_shape',
+                               'img_shape', 'pad_shape', 'scale_factor',
+                               'flip', 'flip_direction', 'reduce_zero_label',
+                               'num_frames', 'ref_frame', 'frame_affines'))
+            ]))
     clips = pseudo_collate([dataset[0], dataset[1]])
     cfg = segmentor_cfg(fusion='aligned', num_frames=3)
     cfg['data_preprocessor'].update(size_divisor=32)
     model = build(cfg).eval()
     processed = model.data_preprocessor(copy.deepcopy(clips), training=True)
-    images = model.data_preprocessor(copy.deepcopy(batch), training=True)['inputs']
+    images = model.data_preprocessor(
+        copy.deepcopy(batch), training=True)['inputs']
     assert processed['inputs'].shape == (2, 3, 3, 64, 96)
     metas = [sample.metainfo for sample in processed['data_samples']]
     clip, affines, valid = model.make_clip(processed['inputs'], metas)
-    torch.testing.assert_close(fuse_aligned(clip, affines, valid)[..., :80], images[..., :80], atol=1e-4, rtol=0)
+    torch.testing.assert_close(
+        fuse_aligned(clip, affines, valid)[..., :80],
+        images[..., :80],
+        atol=1e-4,
+        rtol=0)
     with torch.no_grad():
         assert logits_of(model, clips).shape == (2, NUM_CLASSES, 180, 240)
 
 
 def test_config_errors_name_the_bad_value():
-    with pytest.raises(ValueError, match="fusion must be one of \\('logits', 'features', 'aligned'\\), got 'max'"):
+    with pytest.raises(
+            ValueError,
+            match=(
+                "fusion must be one of \\('logits', 'features', 'aligned'\\), "
+                "got 'max'")):
         build(segmentor_cfg(fusion='max'))
-    with pytest.raises(ValueError, match="num_frames=2 contradicts the clip cell's num_frames=4"):
+    with pytest.raises(
+            ValueError,
+            match="num_frames=2 contradicts the clip cell's num_frames=4"):
         build(segmentor_cfg(num_frames=2, clip_cell=cell_cfg(4)))
-    with pytest.raises(ValueError, match='num_frames must be an integer >= 1, got 0'):
+    with pytest.raises(
+            ValueError, match='num_frames must be an integer >= 1, got 0'):
         build(segmentor_cfg(num_frames=0))

@@ -1,4 +1,5 @@
-"""Frame fusion: averaging, affine algebra, and the exact inversion of known warps by ``aligned`` fusion."""
+"""Frame fusion: averaging, affine algebra, and the exact inversion of known
+warps by ``aligned`` fusion."""
 import math
 import os
 import os.path as osp
@@ -8,10 +9,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from das_mmseg.models.fusion import (FUSION_MODES, average_features, average_frames, check_fusion_mode,
-                                     fuse_aligned, invert_affines, reframe_affines)
+from das_mmseg.models.fusion import (FUSION_MODES, average_features,
+                                     average_frames, check_fusion_mode,
+                                     fuse_aligned, invert_affines,
+                                     reframe_affines)
 
-SAMPLE = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'data', 'camvid_sample')
+SAMPLE = osp.join(
+    osp.dirname(osp.dirname(osp.abspath(__file__))), 'data', 'camvid_sample')
 
 
 def camvid_image(size=(48, 64)) -> torch.Tensor:
@@ -23,15 +27,22 @@ def camvid_image(size=(48, 64)) -> torch.Tensor:
 
 
 def shift_theta(dx: float, dy: float, size) -> torch.Tensor:
-    """Affine of a frame that shows the image shifted by whole pixels: ``frame(p) = image(p + (dx, dy))``."""
+    """Affine of a frame that shows the image shifted by whole pixels:
+    ``frame(p) = image(p + (dx, dy))``."""
     h, w = size
     return torch.tensor([[1., 0., 2 * dx / w], [0., 1., 2 * dy / h]])
 
 
 def warp(image: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """Frames of ``image`` ``(N, C, H, W)`` under ``theta`` ``(N, 2, 3)``, by the clip convention."""
+    """Frames of ``image`` ``(N, C, H, W)`` under ``theta`` ``(N, 2, 3)``, by
+    the clip convention."""
     grid = F.affine_grid(theta, list(image.shape), align_corners=False)
-    return F.grid_sample(image, grid, mode='bilinear', padding_mode='zeros', align_corners=False)
+    return F.grid_sample(
+        image,
+        grid,
+        mode='bilinear',
+        padding_mode='zeros',
+        align_corners=False)
 
 
 def test_average_frames_is_the_mean_over_frame_major_rows():
@@ -51,46 +62,62 @@ def test_check_fusion_mode_names_the_allowed_modes():
         check_fusion_mode('max')
 
 
-def test_logits_fusion_at_head_resolution_equals_upsampling_every_frame_first():
-    """Why ``'logits'`` fusion averages before the head's upsampling: the paper's order gives the same result."""
+def test_logits_fusion_at_head_resolution_equals_upsampling_every_frame_first(
+):
+    """Why ``'logits'`` fusion averages before the head's upsampling: the
+    paper's order gives the same result."""
     torch.manual_seed(0)
     logits = torch.randn(2 * 4, 11, 6, 8)
-    paper = F.interpolate(logits, size=(48, 64), mode='bilinear', align_corners=False).unflatten(0, (2, 4)).mean(1)
-    ours = F.interpolate(average_frames(logits, 4), size=(48, 64), mode='bilinear', align_corners=False)
+    paper = F.interpolate(
+        logits, size=(48, 64), mode='bilinear',
+        align_corners=False).unflatten(0, (2, 4)).mean(1)
+    ours = F.interpolate(
+        average_frames(logits, 4),
+        size=(48, 64),
+        mode='bilinear',
+        align_corners=False)
     torch.testing.assert_close(ours, paper, atol=1e-5, rtol=0)
 
 
 def test_invert_affines_composes_to_identity():
     angle = math.radians(20)
-    theta = torch.tensor([[[1.2 * math.cos(angle), -math.sin(angle), 0.1], [math.sin(angle), 0.8 * math.cos(angle),
-                                                                             -0.2]]])
+    theta = torch.tensor([[[1.2 * math.cos(angle), -math.sin(angle), 0.1],
+                           [math.sin(angle), 0.8 * math.cos(angle), -0.2]]])
     inv = invert_affines(theta)
     full = torch.cat([theta, torch.tensor([[[0., 0., 1.]]])], 1)
     full_inv = torch.cat([inv, torch.tensor([[[0., 0., 1.]]])], 1)
-    torch.testing.assert_close(full @ full_inv, torch.eye(3)[None], atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        full @ full_inv, torch.eye(3)[None], atol=1e-6, rtol=0)
 
 
 def test_aligned_fusion_inverts_known_shifts_exactly():
-    """Frames of a pattern shifted by whole pixels, fused back: the pattern itself, at every pixel; the plain mean
-    of the same frames smears it and loses the borders."""
+    """Frames of a pattern shifted by whole pixels, fused back: the pattern
+    itself, at every pixel; the plain mean of the same frames smears it and
+    loses the borders."""
     image = camvid_image()
     size = image.shape[-2:]
-    shifts = [(-3, 0), (-1, 2), (0, 0), (2, -1), (4, 3)]  # frame 2 is the reference
-    theta = torch.stack([shift_theta(dx, dy, size) for dx, dy in shifts])[None]  # (1, T, 2, 3)
-    frames = warp(image.expand(len(shifts), -1, -1, -1), theta[0])[None]  # (1, T, C, H, W)
+    # frame 2 is the reference
+    shifts = [(-3, 0), (-1, 2), (0, 0), (2, -1), (4, 3)]
+    # (1, T, 2, 3)
+    theta = torch.stack([shift_theta(dx, dy, size) for dx, dy in shifts])[None]
+    # (1, T, C, H, W)
+    frames = warp(image.expand(len(shifts), -1, -1, -1), theta[0])[None]
     fused = fuse_aligned(frames, theta)
     torch.testing.assert_close(fused, image, atol=1e-5, rtol=0)
     assert (frames.mean(1) - image).abs().max() > 0.1
 
 
 def test_aligned_fusion_masks_padding_of_the_frames():
-    """Frames warped at the image size and then padded (as the preprocessor pads pipeline clips): the padding must
-    not leak into the fused image, even when it holds large values."""
+    """Frames warped at the image size and then padded (as the preprocessor
+    pads pipeline clips): the padding must not leak into the fused image, even
+    when it holds large values."""
     image = camvid_image()
     h, w = image.shape[-2:]
     shifts = [(-2, 1), (0, 0), (3, 2)]
     theta = torch.stack([shift_theta(dx, dy, (h, w)) for dx, dy in shifts])
-    frames = F.pad(warp(image.expand(3, -1, -1, -1), theta), (0, 8, 0, 6), value=1e3)[None]
+    frames = F.pad(
+        warp(image.expand(3, -1, -1, -1), theta), (0, 8, 0, 6),
+        value=1e3)[None]
     padded_theta = reframe_affines(theta, (h, w), (h + 6, w + 8))[None]
     valid = torch.zeros(1, 1, h + 6, w + 8)
     valid[..., :h, :w] = 1
@@ -99,18 +126,22 @@ def test_aligned_fusion_masks_padding_of_the_frames():
 
 
 def test_reframe_affines_to_a_padded_window_keeps_the_warp():
-    """Warping a zero-padded image with the reframed affine gives, on the image region, the warped image."""
+    """Warping a zero-padded image with the reframed affine gives, on the image
+    region, the warped image."""
     image = camvid_image()
     h, w = image.shape[-2:]
     angle = math.radians(15)
-    theta = torch.tensor([[[0.9 * math.cos(angle), -math.sin(angle) * h / w, 0.1],
-                           [math.sin(angle) * w / h, 0.9 * math.cos(angle), -0.05]]])
+    theta = torch.tensor(
+        [[[0.9 * math.cos(angle), -math.sin(angle) * h / w, 0.1],
+          [math.sin(angle) * w / h, 0.9 * math.cos(angle), -0.05]]])
     padded = F.pad(image, (0, 16, 0, 12))
-    warped_padded = warp(padded, reframe_affines(theta, (h, w), (h + 12, w + 16)))
-    torch.testing.assert_close(warped_padded[..., :h, :w], warp(image, theta), atol=1e-4, rtol=0)
+    warped_padded = warp(padded,
+                         reframe_affines(theta, (h, w), (h + 12, w + 16)))
+    torch.testing.assert_close(
+        warped_padded[..., :h, :w], warp(image, theta), atol=1e-4, rtol=0)
 
 
-def test_reframe_affines_to_a_crop_keeps_the_warp_where_the_crop_holds_the_source():
+def test_reframe_affines_to_a_crop_keeps_the_warp_where_it_holds_the_source():
     image = camvid_image()
     h, w = image.shape[-2:]
     theta = shift_theta(3, -2, (h, w))[None]
@@ -118,12 +149,15 @@ def test_reframe_affines_to_a_crop_keeps_the_warp_where_the_crop_holds_the_sourc
     crop_theta = reframe_affines(theta, (h, w), (ch, cw), (y, x))
     warped_crop = warp(image[..., y:y + ch, x:x + cw], crop_theta)
     expected = warp(image, theta)[..., y:y + ch, x:x + cw]
-    # Sources of the crop's frame pixels lie 3 px right and 2 px up: inside the crop except at those borders.
-    torch.testing.assert_close(warped_crop[..., 2:, :-3], expected[..., 2:, :-3], atol=1e-5, rtol=0)
+    # Sources of the crop's frame pixels lie 3 px right and 2 px up: inside the
+    # crop except at those borders.
+    torch.testing.assert_close(
+        warped_crop[..., 2:, :-3], expected[..., 2:, :-3], atol=1e-5, rtol=0)
     back = reframe_affines(crop_theta, (ch, cw), (h, w), (-y, -x))
     torch.testing.assert_close(back, theta, atol=1e-6, rtol=0)
 
 
 def test_aligned_fusion_rejects_affines_of_the_wrong_shape():
-    with pytest.raises(ValueError, match=r'affines must have shape \(1, 3, 2, 3\)'):
+    with pytest.raises(
+            ValueError, match=r'affines must have shape \(1, 3, 2, 3\)'):
         fuse_aligned(torch.zeros(1, 3, 2, 8, 8), torch.zeros(1, 2, 2, 3))

@@ -1,4 +1,5 @@
-"""``ImageToVideo``: layout, composition with mmseg's pipeline, frame affines, seeded per-frame jitter."""
+"""``ImageToVideo``: layout, composition with mmseg's pipeline, frame affines,
+seeded per-frame jitter."""
 import os.path as osp
 
 import numpy as np
@@ -17,20 +18,32 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SAMPLE = osp.join(ROOT, 'data/camvid_sample')
 NAME = '0001TP_006690'
 OPS = ('identity', 'shift_x', 'shift_y', 'zoom', 'rotate', 'brightness')
-CHAIN = dict(version=1, ops=list(OPS), num_frames=4, progression='signed',
-             magnitudes=dict(shift_x=0.05, rotate=8.0),
-             nodes=[[dict(source=0, op='shift_x')], [dict(source=2, op='rotate')]])
-BLEND = dict(CHAIN, nodes=[[dict(source=0, op='shift_x'), dict(source=1, op='rotate')]])
+CHAIN = dict(
+    version=1,
+    ops=list(OPS),
+    num_frames=4,
+    progression='signed',
+    magnitudes=dict(shift_x=0.05, rotate=8.0),
+    nodes=[[dict(source=0, op='shift_x')], [dict(source=2, op='rotate')]])
+BLEND = dict(
+    CHAIN, nodes=[[dict(source=0, op='shift_x'),
+                   dict(source=1, op='rotate')]])
 
 
 def build(transforms) -> Compose:
-    return Compose([TRANSFORMS.build(t) for t in transforms])  # mmseg's registry: its LoadAnnotations
+    # mmseg's registry: its LoadAnnotations
+    return Compose([TRANSFORMS.build(t) for t in transforms])
 
 
 def load():
-    return build([dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')])(dict(img_path=osp.join(SAMPLE, 'img_dir/train', NAME + '.jpg'),
-                         seg_map_path=osp.join(SAMPLE, 'ann_dir/train', NAME + '.png'), reduce_zero_label=False,
-                         seg_fields=[]))
+    return build(
+        [dict(type='LoadImageFromFile'),
+         dict(type='LoadAnnotations')])(
+             dict(
+                 img_path=osp.join(SAMPLE, 'img_dir/train', NAME + '.jpg'),
+                 seg_map_path=osp.join(SAMPLE, 'ann_dir/train', NAME + '.png'),
+                 reduce_zero_label=False,
+                 seg_fields=[]))
 
 
 def test_layout_is_frame_major_and_the_reference_is_the_image():
@@ -43,7 +56,9 @@ def test_layout_is_frame_major_and_the_reference_is_the_image():
     assert np.array_equal(out['img'][..., 6:9], image)
     assert np.array_equal(out['gt_seg_map'], seg)
     frames = [out['img'][..., 3 * t:3 * t + 3] for t in range(4)]
-    assert all(np.abs(f.astype(int) - image).mean() > 5 for t, f in enumerate(frames) if t != 2)
+    assert all(
+        np.abs(f.astype(int) - image).mean() > 5 for t, f in enumerate(frames)
+        if t != 2)
 
 
 def test_frame_affines_replay_the_frames():
@@ -53,35 +68,56 @@ def test_frame_affines_replay_the_frames():
     affines = out['frame_affines']
     assert affines.shape == (4, 2, 3) and affines.dtype == np.float32
     assert np.array_equal(affines[2], np.eye(3, dtype=np.float32)[:2])
-    # the chain shift -> rotate is one warp: F.affine_grid with the affines reproduces every frame
-    src = torch.from_numpy(image).permute(2, 0, 1).float().expand(4, -1, -1, -1)
-    grid = F.affine_grid(torch.from_numpy(affines), list(src.shape), align_corners=False)
-    replay = F.grid_sample(src, grid, align_corners=False).round().permute(2, 3, 0, 1).reshape(*image.shape[:2], 12)
+    # the chain shift -> rotate is one warp: F.affine_grid with the affines
+    # reproduces every frame
+    src = torch.from_numpy(image).permute(2, 0,
+                                          1).float().expand(4, -1, -1, -1)
+    grid = F.affine_grid(
+        torch.from_numpy(affines), list(src.shape), align_corners=False)
+    replay = F.grid_sample(
+        src, grid,
+        align_corners=False).round().permute(2, 3, 0,
+                                             1).reshape(*image.shape[:2], 12)
     assert np.abs(replay.numpy() - out['img']).max() <= 1
-    assert ImageToVideo(BLEND)(load())['frame_affines'] is None  # a blend of two warps is no single warp
+    # a blend of two warps is no single warp
+    assert ImageToVideo(BLEND)(load())['frame_affines'] is None
 
 
 def test_composes_with_mmseg_transforms_and_packing():
     pipeline = build([
-        dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
-        dict(type='RandomResize', scale=(240, 180), ratio_range=(0.5, 1.0), keep_ratio=True),
-        dict(type='RandomCrop', crop_size=(64, 96)), dict(type='RandomFlip', prob=0.5),
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations'),
+        dict(
+            type='RandomResize',
+            scale=(240, 180),
+            ratio_range=(0.5, 1.0),
+            keep_ratio=True),
+        dict(type='RandomCrop', crop_size=(64, 96)),
+        dict(type='RandomFlip', prob=0.5),
         dict(type='PhotoMetricDistortion'),
         dict(type='ImageToVideo', policy=CHAIN),
-        dict(type='PackSegInputs', meta_keys=('img_path', 'img_shape', 'num_frames', 'ref_frame', 'frame_affines'))
+        dict(
+            type='PackSegInputs',
+            meta_keys=('img_path', 'img_shape', 'num_frames', 'ref_frame',
+                       'frame_affines'))
     ])
     np.random.seed(0)
-    packed = pipeline(dict(img_path=osp.join(SAMPLE, 'img_dir/train', NAME + '.jpg'),
-                           seg_map_path=osp.join(SAMPLE, 'ann_dir/train', NAME + '.png'), reduce_zero_label=False,
-                           seg_fields=[]))
+    packed = pipeline(
+        dict(
+            img_path=osp.join(SAMPLE, 'img_dir/train', NAME + '.jpg'),
+            seg_map_path=osp.join(SAMPLE, 'ann_dir/train', NAME + '.png'),
+            reduce_zero_label=False,
+            seg_fields=[]))
     assert packed['inputs'].shape == (12, 64, 96)
     sample = packed['data_samples']
     assert sample.gt_sem_seg.data.shape == (1, 64, 96)
-    assert sample.num_frames == 4 and sample.ref_frame == 2 and sample.frame_affines.shape == (4, 2, 3)
+    assert (sample.num_frames == 4 and sample.ref_frame == 2
+            and sample.frame_affines.shape == (4, 2, 3))
 
 
 def test_jitter_is_seeded_and_spares_the_reference_frame():
-    transform = ImageToVideo(CHAIN, frame_jitter=dict(brightness=0.3, contrast=0.2))
+    transform = ImageToVideo(
+        CHAIN, frame_jitter=dict(brightness=0.3, contrast=0.2))
     np.random.seed(3)
     first = transform(load())['img']
     np.random.seed(3)
@@ -92,7 +128,9 @@ def test_jitter_is_seeded_and_spares_the_reference_frame():
     assert np.array_equal(first, again) and not np.array_equal(first, other)
     assert np.array_equal(first[..., 6:9], plain[..., 6:9])
     assert not np.array_equal(first[..., :3], plain[..., :3])
-    with pytest.raises(ValueError, match="frame_jitter takes photometric ops; 'zoom' is geometric"):
+    with pytest.raises(
+            ValueError,
+            match="frame_jitter takes photometric ops; 'zoom' is geometric"):
         ImageToVideo(CHAIN, frame_jitter=dict(zoom=0.1))
 
 
@@ -102,14 +140,21 @@ def test_single_frame_policy_returns_the_image(tmp_path):
     results = load()
     image = results['img'].copy()
     out = ImageToVideo(path)(results)
-    assert np.array_equal(out['img'], image) and out['num_frames'] == 1 and out['ref_frame'] == 0
+    assert np.array_equal(
+        out['img'], image) and out['num_frames'] == 1 and out['ref_frame'] == 0
 
 
 def test_float_images_and_registries():
     results = load()
     results['img'] = results['img'].astype(np.float32)
-    out = MMPRETRAIN_TRANSFORMS.build(dict(type='ImageToVideo', policy=CHAIN, padding_mode='border'))(results)
+    out = MMPRETRAIN_TRANSFORMS.build(
+        dict(type='ImageToVideo', policy=CHAIN, padding_mode='border'))(
+            results)
     assert out['img'].dtype == np.float32 and out['img'].shape[-1] == 12
-    assert MMPRETRAIN_TRANSFORMS.get('ImageToVideo') is TRANSFORMS.get('ImageToVideo')
-    with pytest.raises(ValueError, match=r"padding_mode must be one of \('zeros', 'border', 'reflection'\)"):
+    assert MMPRETRAIN_TRANSFORMS.get('ImageToVideo') is TRANSFORMS.get(
+        'ImageToVideo')
+    with pytest.raises(
+            ValueError,
+            match=(r"padding_mode must be one of \('zeros', 'border', "
+                   r"'reflection'\)")):
         ImageToVideo(CHAIN, padding_mode='wrap')

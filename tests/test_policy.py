@@ -1,4 +1,5 @@
-"""The policy format: round trip, atomic save, and a clear error for every bad input."""
+"""The policy format: round trip, atomic save, and a clear error for every bad
+input."""
 import json
 import os
 
@@ -10,23 +11,32 @@ OPS = ['identity', 'shift_x', 'shift_y', 'zoom', 'rotate']
 
 
 def policy_dict(**changes) -> dict:
-    data = dict(version=POLICY_VERSION, ops=OPS, num_frames=8, ref_frame=4, progression='signed',
-                magnitudes=dict(shift_x=0.06, zoom=1.1, rotate=-12.5),
-                nodes=[[dict(source=0, op='shift_x'), dict(source=1, op='zoom')],
-                       [dict(source=2, op='rotate'), dict(source=0, op='identity')]])
+    data = dict(
+        version=POLICY_VERSION,
+        ops=OPS,
+        num_frames=8,
+        ref_frame=4,
+        progression='signed',
+        magnitudes=dict(shift_x=0.06, zoom=1.1, rotate=-12.5),
+        nodes=[[dict(source=0, op='shift_x'),
+                dict(source=1, op='zoom')],
+               [dict(source=2, op='rotate'),
+                dict(source=0, op='identity')]])
     data.update(changes)
     return data
 
 
 def test_round_trip_through_dict_and_file(tmp_path):
     policy = Policy.from_dict(policy_dict())
-    assert policy.nodes == (((0, 'shift_x'), (1, 'zoom')), ((2, 'rotate'), (0, 'identity')))
+    assert policy.nodes == (((0, 'shift_x'), (1, 'zoom')), ((2, 'rotate'),
+                                                            (0, 'identity')))
     assert Policy.from_dict(policy.to_dict()) == policy
     path = str(tmp_path / 'sub' / 'policy.json')
     policy.save(path)
     assert Policy.load(path) == policy
     assert json.load(open(path))['version'] == POLICY_VERSION
-    assert Policy.coerce(path) == policy and Policy.coerce(policy.to_dict()) == policy
+    assert Policy.coerce(path) == policy and Policy.coerce(
+        policy.to_dict()) == policy
 
 
 def test_save_is_atomic_and_replaces(tmp_path):
@@ -35,7 +45,8 @@ def test_save_is_atomic_and_replaces(tmp_path):
     changed = Policy.from_dict(policy_dict(num_frames=4, ref_frame=1))
     changed.save(path)
     assert Policy.load(path).num_frames == 4
-    assert os.listdir(tmp_path) == ['policy.json']  # no temporary file left behind
+    # no temporary file left behind
+    assert os.listdir(tmp_path) == ['policy.json']
 
 
 def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
@@ -60,20 +71,31 @@ def test_default_reference_frame_is_the_middle():
 
 
 @pytest.mark.parametrize('changes,match', [
-    (dict(ops=OPS + ['warp_drive']), r"'warp_drive'.*registered ops: \[.*'rotate'"),
+    (dict(ops=OPS + ['warp_drive']),
+     r"'warp_drive'.*registered ops: \[.*'rotate'"),
     (dict(num_frames=0), r'num_frames must be an integer >= 1, got 0'),
     (dict(ref_frame=8), r'ref_frame must be an integer in \[0, 7\].*got 8'),
     (dict(ref_frame=-1), r'ref_frame .* got -1'),
-    (dict(progression='backwards'), r"progression must be one of \('symmetric', 'signed'\), got 'backwards'"),
-    (dict(magnitudes=dict(shift_x=0.6, zoom=1.1, rotate=0.0)), r"'shift_x' is 0.6, outside its bounds \[-0.25, 0.25\]"),
-    (dict(magnitudes=dict(shift_x=0.1, zoom=3.0, rotate=0.0)), r"'zoom' is 3.0, outside its bounds \[0.5, 1.5\]"),
-    (dict(magnitudes=dict(shift_x=0.1, zoom=1.1)), r"uses \['rotate'\] but gives no magnitude"),
-    (dict(magnitudes=dict(shift_x='big', zoom=1.1, rotate=0.0)), r"'shift_x' must be a finite number, got 'big'"),
-    (dict(magnitudes=dict(shift_x=0.1, zoom=1.1, rotate=0.0, solarize=0.1)), r"'solarize', which is not in the op"),
-    (dict(nodes=[[dict(source=0, op='brightness')]]), r"op 'brightness' is not in the policy's op set \['identity'"),
-    (dict(nodes=[[dict(source=2, op='zoom')]]), r'edge source 2 is not an earlier node; allowed sources are \[0, 1\]'),
+    (dict(progression='backwards'),
+     r"progression must be one of \('symmetric', 'signed'\), got 'backwards'"),
+    (dict(magnitudes=dict(shift_x=0.6, zoom=1.1, rotate=0.0)),
+     r"'shift_x' is 0.6, outside its bounds \[-0.25, 0.25\]"),
+    (dict(magnitudes=dict(shift_x=0.1, zoom=3.0, rotate=0.0)),
+     r"'zoom' is 3.0, outside its bounds \[0.5, 1.5\]"),
+    (dict(magnitudes=dict(shift_x=0.1, zoom=1.1)),
+     r"uses \['rotate'\] but gives no magnitude"),
+    (dict(magnitudes=dict(shift_x='big', zoom=1.1, rotate=0.0)),
+     r"'shift_x' must be a finite number, got 'big'"),
+    (dict(magnitudes=dict(shift_x=0.1, zoom=1.1, rotate=0.0, solarize=0.1)),
+     r"'solarize', which is not in the op"),
+    (dict(nodes=[[dict(source=0, op='brightness')]]),
+     r"op 'brightness' is not in the policy's op set \['identity'"),
+    (dict(nodes=[[dict(source=2, op='zoom')]]),
+     r'edge source 2 is not an earlier node; allowed sources are \[0, 1\]'),
     (dict(nodes=[[]]), r'node 0 must keep at least one edge'),
-    (dict(nodes=[[dict(source=0, op='zoom'), dict(source=0, op='shift_x')]]), r'each source may feed a node once'),
+    (dict(nodes=[[dict(source=0, op='zoom'),
+                  dict(source=0, op='shift_x')]]),
+     r'each source may feed a node once'),
     (dict(version=7), r'unsupported policy version 7; supported: \[1\]'),
     (dict(colour='red'), r"unknown policy keys \['colour'\]; allowed keys"),
 ])
@@ -93,10 +115,13 @@ def test_malformed_and_truncated_files(tmp_path):
     path = tmp_path / 'policy.json'
     text = json.dumps(policy_dict())
     path.write_text(text[:len(text) // 2])
-    with pytest.raises(PolicyError, match=r'policy.json.*is not valid JSON .*line 1.*truncated'):
+    with pytest.raises(
+            PolicyError,
+            match=r'policy.json.*is not valid JSON .*line 1.*truncated'):
         Policy.load(str(path))
     path.write_text('[1, 2]')
-    with pytest.raises(PolicyError, match='a policy is a JSON object, got list'):
+    with pytest.raises(
+            PolicyError, match='a policy is a JSON object, got list'):
         Policy.load(str(path))
     with pytest.raises(PolicyError, match='cannot read policy file'):
         Policy.load(str(tmp_path / 'missing.json'))
@@ -105,9 +130,14 @@ def test_malformed_and_truncated_files(tmp_path):
 def test_policy_for_another_op_set_or_clip():
     policy = Policy.from_dict(policy_dict())
     policy.check_compatible(OPS, num_frames=8, ref_frame=4)
-    with pytest.raises(PolicyError, match=r"built for the op set \['identity'.*'rotate'\], not \['identity', 'zoom'\]"):
+    with pytest.raises(
+            PolicyError,
+            match=(r"built for the op set \['identity'.*'rotate'\], not "
+                   r"\['identity', 'zoom'\]")):
         policy.check_compatible(['identity', 'zoom'])
-    with pytest.raises(PolicyError, match='makes 8-frame clips, not num_frames=4'):
+    with pytest.raises(
+            PolicyError, match='makes 8-frame clips, not num_frames=4'):
         policy.check_compatible(OPS, num_frames=4)
-    with pytest.raises(PolicyError, match="reference frame is 4, not ref_frame=3"):
+    with pytest.raises(
+            PolicyError, match='reference frame is 4, not ref_frame=3'):
         policy.check_compatible(OPS, num_frames=8, ref_frame=3)

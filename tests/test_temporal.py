@@ -1,20 +1,26 @@
-"""Temporal modules: TSM's shift against a hand-built expectation, GSF's gate/shift/fuse in its limiting cases,
-exact pass-through at T = 1, locality across frames and clips, gradients, registration and clear errors."""
+"""Temporal modules: TSM's shift against a hand-built expectation, GSF's
+gate/shift/fuse in its limiting cases, exact pass-through at T = 1, locality
+across frames and clips, gradients, registration and clear errors."""
 import pytest
 import torch
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from mmseg.registry import MODELS
 
 import das_mmseg  # noqa: F401
-from das_mmseg.models.temporal import GateShiftFuse, TemporalShift, temporal_shift
+from das_mmseg.models.temporal import (GateShiftFuse, TemporalShift,
+                                       temporal_shift)
+
+# tiny tensors: see conftest.one_thread
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
-
-pytestmark = pytest.mark.usefixtures('one_thread')  # tiny tensors: see conftest.one_thread
-
-
-def labelled_clips(n: int, t: int, c: int, h: int = 2, w: int = 3) -> torch.Tensor:
-    """(N * T, C, H, W) features whose every value names its clip, frame, channel and pixel (all non-zero)."""
+def labelled_clips(n: int,
+                   t: int,
+                   c: int,
+                   h: int = 2,
+                   w: int = 3) -> torch.Tensor:
+    """(N * T, C, H, W) features whose every value names its clip, frame,
+    channel and pixel (all non-zero)."""
     idx = torch.arange(n * t * c * h * w, dtype=torch.float32) + 1
     return idx.view(n * t, c, h, w)
 
@@ -44,10 +50,12 @@ def test_tsm_shift_ratio_and_gradient_is_the_opposite_shift():
     x = labelled_clips(1, 3, 8)
     out = TemporalShift(num_segments=3, shift_ratio=0.25)(x)
     assert torch.equal(out[:, 4:], x[:, 4:])
-    assert torch.equal(out[0, :2], x[1, :2]) and torch.equal(out[2, 2:4], x[1, 2:4])
+    assert torch.equal(out[0, :2], x[1, :2]) and torch.equal(
+        out[2, 2:4], x[1, 2:4])
     clips = torch.randn(2, 5, 6, 3, 2, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda a: temporal_shift(a, 2), (clips, ))
-    assert torch.autograd.gradgradcheck(lambda a: temporal_shift(a, 2), (clips, ))
+    assert torch.autograd.gradgradcheck(lambda a: temporal_shift(a, 2),
+                                        (clips, ))
 
 
 def test_shift_leaves_its_input_untouched():
@@ -58,17 +66,23 @@ def test_shift_leaves_its_input_untouched():
     assert torch.equal(x.detach(), before)
 
 
-@pytest.mark.parametrize('module', [TemporalShift(num_segments=1), GateShiftFuse(16, num_segments=1)])
+@pytest.mark.parametrize(
+    'module',
+    [TemporalShift(num_segments=1),
+     GateShiftFuse(16, num_segments=1)])
 def test_single_frame_passes_through_exactly(module):
     x = torch.randn(3, 16, 4, 4)
     assert module(x) is x
 
 
-def gsf_with_constant_gate_and_fusion(channels: int, t: int, gate: float, fusion: float) -> GateShiftFuse:
-    """A GSF whose gate is tanh(gate) and fusion weight sigmoid(fusion) everywhere (zero conv weights)."""
+def gsf_with_constant_gate_and_fusion(channels: int, t: int, gate: float,
+                                      fusion: float) -> GateShiftFuse:
+    """A GSF whose gate is tanh(gate) and fusion weight sigmoid(fusion)
+    everywhere (zero conv weights)."""
     module = GateShiftFuse(channels, num_segments=t)
     with torch.no_grad():
-        for conv, bias in ((module.gate_conv, gate), (module.fuse_conv, fusion)):
+        for conv, bias in ((module.gate_conv, gate), (module.fuse_conv,
+                                                      fusion)):
             conv.weight.zero_()
             conv.bias.fill_(bias)
     return module.eval()
@@ -77,20 +91,29 @@ def gsf_with_constant_gate_and_fusion(channels: int, t: int, gate: float, fusion
 def test_gsf_open_gate_and_full_fusion_is_a_shift_of_the_gated_channels():
     c, t = 16, 4
     x = labelled_clips(2, t, c)
-    out = gsf_with_constant_gate_and_fusion(c, t, gate=20.0, fusion=40.0)(x)  # tanh = sigmoid = 1.0 in float32
+    # tanh = sigmoid = 1.0 in float32
+    out = gsf_with_constant_gate_and_fusion(c, t, gate=20.0, fusion=40.0)(x)
     g = 4  # 25 % of 16
     expected = x.clone()
-    expected[:, :g] = temporal_shift(x[:, :g].reshape(2, t, g, 2, 3), g // 2).reshape(2 * t, g, 2, 3)
+    expected[:, :g] = temporal_shift(x[:, :g].reshape(2, t, g, 2, 3),
+                                     g // 2).reshape(2 * t, g, 2, 3)
     assert torch.equal(out, expected)
 
 
 def test_gsf_fuses_shifted_gated_part_and_residual_with_the_fusion_weight():
     c, t = 16, 4
     x = torch.randn(2 * t, c, 5, 5)
-    closed = gsf_with_constant_gate_and_fusion(c, t, gate=0.0, fusion=0.0)(x)  # y = 0, r = x, w = 1/2
-    assert torch.allclose(closed[:, :4], 0.5 * x[:, :4]) and torch.equal(closed[:, 4:], x[:, 4:])
-    unfused = gsf_with_constant_gate_and_fusion(c, t, gate=0.5, fusion=-40.0)(x)  # w = 0: only r = (1 - gate) x
-    assert torch.allclose(unfused[:, :4], (1 - torch.tanh(torch.tensor(0.5))) * x[:, :4], atol=1e-6)
+    # y = 0, r = x, w = 1/2
+    closed = gsf_with_constant_gate_and_fusion(c, t, gate=0.0, fusion=0.0)(x)
+    assert torch.allclose(closed[:, :4], 0.5 * x[:, :4]) and torch.equal(
+        closed[:, 4:], x[:, 4:])
+    # w = 0: only r = (1 - gate) x
+    unfused = gsf_with_constant_gate_and_fusion(
+        c, t, gate=0.5, fusion=-40.0)(
+            x)
+    assert torch.allclose(
+        unfused[:, :4], (1 - torch.tanh(torch.tensor(0.5))) * x[:, :4],
+        atol=1e-6)
 
 
 def test_gsf_mixes_neighbouring_frames_of_one_clip_only():
@@ -101,9 +124,11 @@ def test_gsf_mixes_neighbouring_frames_of_one_clip_only():
     poked = x.clone()
     poked[0] += torch.randn_like(poked[0])  # frame 0 of clip 0
     diff = (module(poked) - module(x)).abs().flatten(2).amax(-1)  # (N*T, C)
-    assert diff[1:4, :4].amax() > 0  # nearby frames see it through the gated channels
+    # nearby frames see it through the gated channels
+    assert diff[1:4, :4].amax() > 0
     assert diff[1:, 4:].amax() == 0  # the other channels stay per frame
-    # receptive field: gate conv (t +- 1), shift (+- 1), fusion conv over frames (+- 1)
+    # receptive field: gate conv (t +- 1), shift (+- 1), fusion conv over
+    # frames (+- 1)
     assert diff[4:].amax() == 0
 
 
@@ -114,13 +139,16 @@ def test_gsf_gradients_reach_every_parameter_and_the_input():
     module(x).square().mean().backward()
     assert torch.isfinite(x.grad).all()
     for name, p in module.named_parameters():
-        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+        assert p.grad is not None and torch.isfinite(
+            p.grad).all() and p.grad.abs().sum() > 0, name
 
 
 def test_registered_in_mmseg_and_mmpretrain_and_rebuildable():
     for registry in (MODELS, MMPRETRAIN_MODELS):
-        assert isinstance(registry.build(dict(type='TSM', num_segments=4)), TemporalShift)
-        gsf = registry.build(dict(type='GSF', channels=32, num_segments=4, gate_ratio=0.5))
+        assert isinstance(
+            registry.build(dict(type='TSM', num_segments=4)), TemporalShift)
+        gsf = registry.build(
+            dict(type='GSF', channels=32, num_segments=4, gate_ratio=0.5))
         assert isinstance(gsf, GateShiftFuse) and gsf.gated_channels == 16
 
 
@@ -135,7 +163,8 @@ def test_num_segments_settable_at_run_time():
 
 @pytest.mark.parametrize('build, message', [
     (lambda: TemporalShift(shift_ratio=0.6), 'shift_ratio'),
-    (lambda: TemporalShift(channels=4, shift_ratio=0.125), 'shifts no channel'),
+    (lambda: TemporalShift(channels=4, shift_ratio=0.125),
+     'shifts no channel'),
     (lambda: GateShiftFuse(4, gate_ratio=0.25), 'fewer than 2'),
     (lambda: GateShiftFuse(16, gate_ratio=0.0), 'gate_ratio'),
     (lambda: TemporalShift(num_segments=0), 'num_segments'),
@@ -156,5 +185,6 @@ def test_gsf_gate_logits_are_its_3d_conv_on_the_clips():
     module = GateShiftFuse(g, num_segments=t, gate_ratio=1.0)
     torch.nn.init.normal_(module.gate_conv.bias)
     frames = torch.randn(n * t, g, h, w)
-    expected = module.gate_conv(frames.view(n, t, g, h, w).transpose(1, 2)).transpose(1, 2)
+    clips = frames.view(n, t, g, h, w).transpose(1, 2)
+    expected = module.gate_conv(clips).transpose(1, 2)
     assert torch.allclose(module.gate_logits(frames, n), expected, atol=1e-5)

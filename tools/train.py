@@ -1,8 +1,10 @@
-"""Train a segmentor (or a classifier from an mmpretrain config) with the das_mmseg components registered.
+"""Train a segmentor (or a classifier from an mmpretrain config) with the
+das_mmseg components registered.
 
 Same flags as mmseg's ``tools/train.py``::
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume] [--amp] [--cfg-options k=v ...] [--launcher pytorch]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume] [--amp]
+                          [--cfg-options k=v ...] [--launcher pytorch]
 """
 import argparse
 import logging
@@ -10,14 +12,16 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without installing
+# run from a checkout without installing
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-import das_mmseg  # noqa: E402,F401  registers the components, checks mmcv, installs the safe checkpoint loader
+# registers the components, checks mmcv, installs the safe checkpoint loader
+import das_mmseg  # noqa: E402,F401
 from das_mmseg.utils.launch import load_config, prepare_run  # noqa: E402
 
 
@@ -25,19 +29,34 @@ def parse_args():
     parser = argparse.ArgumentParser(description='Train a segmentor')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
-    parser.add_argument('--resume', action='store_true', default=False,
-                        help='resume from the latest checkpoint in the work_dir automatically')
-    parser.add_argument('--amp', action='store_true', default=False,
-                        help='enable automatic-mixed-precision training')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override some settings in the used config, the key-value pair in xxx=yyy format '
-                        'will be merged into config file. If the value to be overwritten is a list, it should be '
-                        'like key="[a,b]" or key=a,b. It also allows nested list/tuple values, e.g. '
-                        'key="[(a,b),(c,d)]". Note that the quotation marks are necessary and that no white '
-                        'space is allowed.')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
-                        help='job launcher')
-    # torch.distributed.launch passes --local-rank (torch >= 2.0) or --local_rank.
+    parser.add_argument(
+        '--resume',
+        action='store_true',
+        default=False,
+        help='resume from the latest checkpoint in the work_dir automatically')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        default=False,
+        help='enable automatic-mixed-precision training')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help=(
+            'override some settings in the used config, the key-value pair in '
+            'xxx=yyy format will be merged into config file. If the value to '
+            'be overwritten is a list, it should be like key="[a,b]" or '
+            'key=a,b. It also allows nested list/tuple values, e.g. '
+            'key="[(a,b),(c,d)]". Note that the quotation marks are necessary '
+            'and that no white space is allowed.'))
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch >= 2.0) or
+    # --local_rank.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
@@ -48,15 +67,20 @@ def parse_args():
 def main():
     args = parse_args()
 
-    cfg = load_config(args.config, args.cfg_options, args.launcher, args.work_dir)
+    cfg = load_config(args.config, args.cfg_options, args.launcher,
+                      args.work_dir)
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.type
         if optim_wrapper == 'AmpOptimWrapper':
-            print_log('AMP training is already enabled in your config.', logger='current', level=logging.WARNING)
+            print_log(
+                'AMP training is already enabled in your config.',
+                logger='current',
+                level=logging.WARNING)
         elif optim_wrapper != 'OptimWrapper':
-            raise ValueError(f'--amp is only supported when optim_wrapper.type is "OptimWrapper", but the config '
-                             f'has "{optim_wrapper}".')
+            raise ValueError(
+                '--amp is only supported when optim_wrapper.type is '
+                f'"OptimWrapper", but the config has "{optim_wrapper}".')
         else:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
@@ -64,7 +88,8 @@ def main():
     cfg.resume = args.resume
     prepare_run(cfg)
 
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner = Runner.from_cfg(
+        cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
 
 

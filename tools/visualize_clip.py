@@ -1,17 +1,22 @@
-"""Render the clip a policy (or a searched relaxed cell) makes from one image: one PNG, frames in a row.
+"""Render the clip a policy (or a searched relaxed cell) makes from one image:
+one PNG, frames in a row.
 
     python tools/visualize_clip.py IMAGE --policy policy.json --out clip.png
-    python tools/visualize_clip.py IMAGE --checkpoint work_dirs/search/iter_1000.pth --out clip.png \\
-        [--ops identity shift_x shift_y zoom rotate --num-frames 8 --num-nodes 4]
+    python tools/visualize_clip.py IMAGE \\
+        --checkpoint work_dirs/search/iter_1000.pth --out clip.png \\
+        [--ops identity shift_x shift_y zoom rotate --num-frames 8 \\
+        --num-nodes 4]
 
-Each frame is titled with its index, its distance from the reference frame and, per op, its value in that frame
-(magnitude × d, zoom factor ** d). A relaxed cell lists the ops by their mean weight over the edges.
+Each frame is titled with its index, its distance from the reference frame and,
+per op, its value in that frame (magnitude × d, zoom factor ** d). A relaxed
+cell lists the ops by their mean weight over the edges.
 """
 import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # das_mmseg from a checkout
+# das_mmseg from a checkout
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import matplotlib  # noqa: E402
 
@@ -24,13 +29,22 @@ DEFAULT_OPS = ['identity', 'shift_x', 'shift_y', 'zoom', 'rotate']
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('image')
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument('--policy', help='policy JSON')
-    source.add_argument('--checkpoint', help='checkpoint holding a ClipCell (keys ending in alpha, magnitude_logit)')
+    source.add_argument(
+        '--checkpoint',
+        help=('checkpoint holding a ClipCell (keys ending in alpha, '
+              'magnitude_logit)'))
     parser.add_argument('--out', default='clip.png')
-    parser.add_argument('--ops', nargs='+', default=DEFAULT_OPS, help='op set of the checkpoint\'s cell')
+    parser.add_argument(
+        '--ops',
+        nargs='+',
+        default=DEFAULT_OPS,
+        help='op set of the checkpoint\'s cell')
     parser.add_argument('--num-frames', type=int, default=8)
     parser.add_argument('--num-nodes', type=int, default=4)
     parser.add_argument('--progression', default='symmetric')
@@ -43,12 +57,21 @@ def cell_from_checkpoint(path: str, args):
     from das_mmseg.utils.checkpoint import load_from_local
     state = load_from_local(path, map_location='cpu')
     state = state.get('state_dict', state)
-    found = {key.rsplit('.', 1)[-1]: value for key, value in state.items()
-             if key.split('.')[-1] in ('alpha', 'magnitude_logit')}
+    found = {
+        key.rsplit('.', 1)[-1]: value
+        for key, value in state.items()
+        if key.split('.')[-1] in ('alpha', 'magnitude_logit')
+    }
     if set(found) != {'alpha', 'magnitude_logit'}:
-        raise KeyError(f'{path} holds no ClipCell: no keys ending in "alpha" and "magnitude_logit"')
-    cell = ClipCell(ops=args.ops, num_frames=args.num_frames, num_nodes=args.num_nodes, progression=args.progression,
-                    padding_mode=args.padding_mode)
+        raise KeyError(
+            f'{path} holds no ClipCell: no keys ending in "alpha" and '
+            '"magnitude_logit"')
+    cell = ClipCell(
+        ops=args.ops,
+        num_frames=args.num_frames,
+        num_nodes=args.num_nodes,
+        progression=args.progression,
+        padding_mode=args.padding_mode)
     cell.load_state_dict(found)
     return cell
 
@@ -65,8 +88,11 @@ def frame_titles(layout, ops, names, magnitudes) -> list:
         for name in names:
             op = ops[name]
             if op.has_magnitude:
-                value = op.frame_values(torch.tensor(magnitudes[name]), torch.tensor([float(d_used)]))[0].item()
-                lines.append(f'{name} {value:.3g}' + ('°' if name == 'rotate' else ''))
+                value = op.frame_values(
+                    torch.tensor(magnitudes[name]),
+                    torch.tensor([float(d_used)]))[0].item()
+                lines.append(f'{name} {value:.3g}' +
+                             ('°' if name == 'rotate' else ''))
             else:
                 lines.append(name)
         titles.append('\n'.join(lines))
@@ -76,16 +102,20 @@ def frame_titles(layout, ops, names, magnitudes) -> list:
 def main(argv=None) -> None:
     args = parse_args(argv)
     import das_mmseg  # noqa: F401
-    from das_mmseg.augment import Policy, PixelSpace, build_op, render_policy
+    from das_mmseg.augment import PixelSpace, Policy, build_op, render_policy
     from das_mmseg.augment.clip import FrameLayout
     img = mmcv.imread(args.image)  # BGR
     image = torch.from_numpy(img).permute(2, 0, 1).unsqueeze(0).float()
     if args.policy:
         policy = Policy.load(args.policy)
-        clip, _ = render_policy(image, policy.op_modules, policy.edge_indices(), policy.magnitude_tensor(),
-                                policy.layout, PixelSpace(channel_order='bgr'), args.padding_mode)
+        clip, _ = render_policy(image,
+                                policy.op_modules, policy.edge_indices(),
+                                policy.magnitude_tensor(), policy.layout,
+                                PixelSpace(channel_order='bgr'),
+                                args.padding_mode)
         layout, magnitudes = policy.layout, policy.magnitudes
-        names = list(dict.fromkeys(op for edges in policy.nodes for _, op in edges))
+        names = list(
+            dict.fromkeys(op for edges in policy.nodes for _, op in edges))
         header = policy.describe()
     else:
         cell = cell_from_checkpoint(args.checkpoint, args)
@@ -95,16 +125,26 @@ def main(argv=None) -> None:
         layout = FrameLayout.build(args.num_frames, None, args.progression)
         magnitudes = dict(zip(cell.op_names, cell.magnitudes.tolist()))
         mean_weight = cell.op_weights().mean(0)
-        names = [cell.op_names[k] for k in mean_weight.argsort(descending=True).tolist()]
+        names = [
+            cell.op_names[k]
+            for k in mean_weight.argsort(descending=True).tolist()
+        ]
         header = 'relaxed cell, mean op weights: ' + ', '.join(
-            f'{cell.op_names[k]} {mean_weight[k]:.2f}' for k in mean_weight.argsort(descending=True).tolist())
+            f'{cell.op_names[k]} {mean_weight[k]:.2f}'
+            for k in mean_weight.argsort(descending=True).tolist())
     ops = {name: build_op(name) for name in names}
-    frames = clip[0].clamp(0, 255).round().byte().permute(0, 2, 3, 1).numpy()[..., ::-1]  # RGB for matplotlib
+    # RGB for matplotlib
+    frames = clip[0].clamp(0, 255).round().byte()
+    frames = frames.permute(0, 2, 3, 1).numpy()[..., ::-1]
     titles = frame_titles(layout, ops, names, magnitudes)
     h, w = frames.shape[1:3]
     header_inches = 0.15 * (header.count('\n') + 1)
-    fig, axes = plt.subplots(1, len(frames), squeeze=False,
-                             figsize=(2.6 * len(frames) * w / max(h, w) + 0.5, 2.6 + 0.6 + header_inches))
+    fig, axes = plt.subplots(
+        1,
+        len(frames),
+        squeeze=False,
+        figsize=(2.6 * len(frames) * w / max(h, w) + 0.5,
+                 2.6 + 0.6 + header_inches))
     for ax, frame, title in zip(axes[0], frames, titles):
         ax.imshow(frame)
         ax.set_title(title, fontsize=7)

@@ -1,4 +1,5 @@
-# mmpretrain's runtime (registry scope 'mmpretrain', logging, visualizer), plus the import that registers das_mmseg.
+# mmpretrain's runtime (registry scope 'mmpretrain', logging, visualizer), plus
+# the import that registers das_mmseg.
 _base_ = ['mmpretrain::_base_/default_runtime.py']
 
 custom_imports = dict(imports=['das_mmseg'], allow_failed_imports=False)

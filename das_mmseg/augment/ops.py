@@ -1,11 +1,15 @@
 """The frame-wise augmentation ops, registered by name.
 
-An op maps a per-step *magnitude* and a frame's distance ``d`` from the reference frame to that frame's *value*
-(``magnitude * d``, or ``magnitude ** d`` for multiplicative ops such as zoom), and applies a batch of values:
+An op maps a per-step *magnitude* and a frame's distance ``d`` from the
+reference frame to that frame's *value* (``magnitude * d``, or
+``magnitude ** d`` for multiplicative ops such as zoom), and applies a batch of
+values:
 
-- a :class:`GeometricOp` gives a forward affine matrix (source pixel → output pixel, in pixel units centred on the
-  image centre, y pointing down); geometric ops compose by matrix product, so any chain of them is one warp;
-- a :class:`PhotometricOp` maps pixel-scale images (``[0, max_value]``) to pixel-scale images.
+- a :class:`GeometricOp` gives a forward affine matrix (source pixel → output
+  pixel, in pixel units centred on the image centre, y pointing down);
+  geometric ops compose by matrix product, so any chain of them is one warp;
+- a :class:`PhotometricOp` maps pixel-scale images (``[0, max_value]``) to
+  pixel-scale images.
 
 Add an op without touching this library::
 
@@ -20,8 +24,10 @@ Add an op without touching this library::
             alpha = values.clamp(0, 1).view(-1, 1, 1, 1)
             return images + alpha * (space.max_value - 2 * images)
 
-Every value is a tensor so that magnitudes can be learned: continuous ops are differentiable in the image and the
-magnitude; discrete ones (solarize, posterize) pass the image gradient straight through and give the magnitude none.
+Every value is a tensor so that magnitudes can be learned: continuous ops are
+differentiable in the image and the magnitude; discrete ones
+(solarize, posterize) pass the image gradient straight through and give the
+magnitude none.
 """
 import math
 from dataclasses import dataclass
@@ -42,10 +48,13 @@ class PixelSpace:
     """How the images an op sees relate to pixel values.
 
     Args:
-        mean (sequence of float, optional): Per-channel mean subtracted by normalisation (None: not normalised).
-        std (sequence of float, optional): Per-channel std divided by normalisation (None: not normalised).
+        mean (sequence of float, optional): Per-channel mean subtracted by
+            normalisation (None: not normalised).
+        std (sequence of float, optional): Per-channel std divided by
+            normalisation (None: not normalised).
         max_value (float): The white level of un-normalised images.
-        channel_order (str): ``'rgb'`` or ``'bgr'``; luminance weights follow it.
+        channel_order (str): ``'rgb'`` or ``'bgr'``; luminance weights follow
+            it.
     """
     mean: Optional[Tuple[float, ...]] = None
     std: Optional[Tuple[float, ...]] = None
@@ -54,14 +63,18 @@ class PixelSpace:
 
     def __post_init__(self) -> None:
         if self.channel_order not in ('rgb', 'bgr'):
-            raise ValueError(f'channel_order must be one of (\'rgb\', \'bgr\'), got {self.channel_order!r}')
+            raise ValueError(
+                'channel_order must be one of (\'rgb\', \'bgr\'), got '
+                f'{self.channel_order!r}')
         if (self.mean is None) != (self.std is None):
             raise ValueError('give both mean and std, or neither')
 
     def _stats(self, images: Tensor) -> Tuple[Tensor, Tensor]:
         shape = (1, -1, 1, 1)
-        mean = torch.as_tensor(self.mean, dtype=images.dtype, device=images.device).view(shape)
-        std = torch.as_tensor(self.std, dtype=images.dtype, device=images.device).view(shape)
+        mean = torch.as_tensor(
+            self.mean, dtype=images.dtype, device=images.device).view(shape)
+        std = torch.as_tensor(
+            self.std, dtype=images.dtype, device=images.device).view(shape)
         return mean, std
 
     def to_pixels(self, images: Tensor) -> Tensor:
@@ -79,11 +92,15 @@ class PixelSpace:
         return (images - mean) / std
 
     def luminance(self, images: Tensor) -> Tensor:
-        """(B, 3, H, W) pixel values → (B, 1, H, W) ITU-R 601 luma, as PIL's ``convert('L')``."""
-        weights = (0.299, 0.587, 0.114) if self.channel_order == 'rgb' else (0.114, 0.587, 0.299)
+        """(B, 3, H, W) pixel values → (B, 1, H, W) ITU-R 601 luma, as PIL's
+        ``convert('L')``."""
+        weights = ((0.299, 0.587, 0.114) if self.channel_order == 'rgb' else
+                   (0.114, 0.587, 0.299))
         if images.shape[1] != 3:
             return images.mean(dim=1, keepdim=True)
-        w = torch.as_tensor(weights, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
+        w = torch.as_tensor(
+            weights, dtype=images.dtype,
+            device=images.device).view(1, 3, 1, 1)
         return (images * w).sum(dim=1, keepdim=True)
 
 
@@ -92,11 +109,15 @@ class AugmentOp:
 
     Attributes:
         kind (str): ``'geometric'`` or ``'photometric'``.
-        bounds (tuple): Valid per-step magnitudes; learned magnitudes stay inside.
-        init_range (tuple): Where magnitudes are initialised or sampled (the paper's ranges).
-        multiplicative (bool): Frame value ``magnitude ** d`` (identity 1) instead of ``magnitude * d`` (identity 0).
+        bounds (tuple): Valid per-step magnitudes; learned magnitudes stay
+            inside.
+        init_range (tuple): Where magnitudes are initialised or sampled
+            (the paper's ranges).
+        multiplicative (bool): Frame value ``magnitude ** d`` (identity 1)
+            instead of ``magnitude * d`` (identity 0).
         continuous (bool): Whether the magnitude gets a gradient.
-        symmetric_only (bool): The value depends on ``|d|`` even under the signed progression.
+        symmetric_only (bool): The value depends on ``|d|`` even under the
+            signed progression.
     """
     kind: str = PHOTOMETRIC
     bounds: Tuple[float, float] = (0.0, 0.0)
@@ -118,8 +139,8 @@ class AugmentOp:
 
         Args:
             magnitude (Tensor): Scalar (0-dim) magnitude per step.
-            distances (Tensor): (T',) signed distances from the reference frame (already made ``|d|`` by the
-                symmetric progression).
+            distances (Tensor): (T',) signed distances from the reference frame
+                (already made ``|d|`` by the symmetric progression).
 
         Returns:
             Tensor: (T',) values; the identity value where the distance is 0.
@@ -127,7 +148,7 @@ class AugmentOp:
         d = distances.abs() if self.symmetric_only else distances
         d = d.to(magnitude.dtype)
         if self.multiplicative:
-            return magnitude ** d  # zoom compounds: factor ** d
+            return magnitude**d  # zoom compounds: factor ** d
         return magnitude * d
 
     def __repr__(self) -> str:
@@ -139,7 +160,8 @@ class GeometricOp(AugmentOp):
     kind = GEOMETRIC
 
     def matrix(self, values: Tensor, height: int, width: int) -> Tensor:
-        """(B,) values → (B, 3, 3) forward matrices in centred pixel coordinates (source → output)."""
+        """(B,) values → (B, 3, 3) forward matrices in centred pixel
+        coordinates (source → output)."""
         raise NotImplementedError
 
 
@@ -147,15 +169,20 @@ class PhotometricOp(AugmentOp):
     """An op that changes pixel values in place."""
     kind = PHOTOMETRIC
 
-    def apply(self, images: Tensor, values: Tensor, space: PixelSpace) -> Tensor:
-        """(B, C, H, W) pixel-scale images and (B,) values → (B, C, H, W) pixel-scale images."""
+    def apply(self, images: Tensor, values: Tensor,
+              space: PixelSpace) -> Tensor:
+        """(B, C, H, W) pixel-scale images and (B,) values → (B, C, H, W)
+        pixel-scale images."""
         raise NotImplementedError
 
 
-def _affine(a: Tensor, b: Tensor, c: Tensor, d: Tensor, tx: Tensor, ty: Tensor) -> Tensor:
-    """Stack (B,) entries into (B, 3, 3) matrices [[a, b, tx], [c, d, ty], [0, 0, 1]]."""
+def _affine(a: Tensor, b: Tensor, c: Tensor, d: Tensor, tx: Tensor,
+            ty: Tensor) -> Tensor:
+    """Stack (B,) entries into (B, 3, 3) matrices [[a, b, tx], [c, d, ty],
+    [0, 0, 1]]."""
     zero, one = torch.zeros_like(a), torch.ones_like(a)
-    return torch.stack([a, b, tx, c, d, ty, zero, zero, one], dim=-1).view(*a.shape, 3, 3)
+    return torch.stack([a, b, tx, c, d, ty, zero, zero, one],
+                       dim=-1).view(*a.shape, 3, 3)
 
 
 @AUGMENT_OPS.register_module(name='identity')
@@ -163,12 +190,15 @@ class Identity(GeometricOp):
     """The frame as it is (a DARTS skip connection)."""
 
     def matrix(self, values: Tensor, height: int, width: int) -> Tensor:
-        return torch.eye(3, dtype=values.dtype, device=values.device).expand(*values.shape, 3, 3)
+        return torch.eye(
+            3, dtype=values.dtype,
+            device=values.device).expand(*values.shape, 3, 3)
 
 
 @AUGMENT_OPS.register_module(name='shift_x')
 class ShiftX(GeometricOp):
-    """Horizontal camera pan: content moves right by ``value * width`` pixels."""
+    """Horizontal camera pan: content moves right by ``value * width``
+    pixels."""
     bounds = (-0.25, 0.25)
     init_range = (-0.12, 0.12)
 
@@ -190,7 +220,8 @@ class ShiftY(GeometricOp):
 
 @AUGMENT_OPS.register_module(name='zoom')
 class Zoom(GeometricOp):
-    """Dolly: content scaled by ``value`` about the centre (> 1 zooms in); compounds as ``factor ** d``."""
+    """Dolly: content scaled by ``value`` about the centre (> 1 zooms in);
+    compounds as ``factor ** d``."""
     bounds = (0.5, 1.5)
     init_range = (0.7, 1.3)
     multiplicative = True
@@ -202,14 +233,16 @@ class Zoom(GeometricOp):
 
 @AUGMENT_OPS.register_module(name='rotate')
 class Rotate(GeometricOp):
-    """Roll: content rotated counter-clockwise on screen by ``value`` degrees about the centre."""
+    """Roll: content rotated counter-clockwise on screen by ``value`` degrees
+    about the centre."""
     bounds = (-45.0, 45.0)
     init_range = (-20.0, 20.0)
 
     def matrix(self, values: Tensor, height: int, width: int) -> Tensor:
         rad = values * (math.pi / 180)
         cos, sin, zero = rad.cos(), rad.sin(), torch.zeros_like(values)
-        return _affine(cos, sin, -sin, cos, zero, zero)  # y points down: counter-clockwise on screen
+        # y points down: counter-clockwise on screen
+        return _affine(cos, sin, -sin, cos, zero, zero)
 
 
 @AUGMENT_OPS.register_module(name='shear_x')
@@ -235,9 +268,11 @@ class ShearY(GeometricOp):
 
 
 class EnhanceOp(PhotometricOp):
-    """PIL ``ImageEnhance``-style blend ``degenerate + factor * (image - degenerate)``, factor ``1 + value``.
+    """PIL ``ImageEnhance``-style blend
+    ``degenerate + factor * (image - degenerate)``, factor ``1 + value``.
 
-    The per-step magnitude is the change of the factor per frame; the factor is kept >= 0.
+    The per-step magnitude is the change of the factor per frame; the factor is
+    kept >= 0.
     """
     bounds = (-0.25, 0.25)
     init_range = (-0.1, 0.1)
@@ -245,7 +280,8 @@ class EnhanceOp(PhotometricOp):
     def degenerate(self, images: Tensor, space: PixelSpace) -> Tensor:
         raise NotImplementedError
 
-    def apply(self, images: Tensor, values: Tensor, space: PixelSpace) -> Tensor:
+    def apply(self, images: Tensor, values: Tensor,
+              space: PixelSpace) -> Tensor:
         factor = (1 + values).clamp(min=0).view(-1, 1, 1, 1).to(images.dtype)
         base = self.degenerate(images, space)
         return (base + factor * (images - base)).clamp(0, space.max_value)
@@ -264,7 +300,8 @@ class Contrast(EnhanceOp):
     """Blend with the mean grey level of the image."""
 
     def degenerate(self, images: Tensor, space: PixelSpace) -> Tensor:
-        return space.luminance(images).mean(dim=(1, 2, 3), keepdim=True).expand_as(images)
+        return space.luminance(images).mean(
+            dim=(1, 2, 3), keepdim=True).expand_as(images)
 
 
 @AUGMENT_OPS.register_module(name='saturation')
@@ -277,7 +314,8 @@ class Saturation(EnhanceOp):
 
 @AUGMENT_OPS.register_module(name='sharpness')
 class Sharpness(EnhanceOp):
-    """Blend with PIL's SMOOTH-filtered image (3x3 kernel, centre 5, others 1, /13); the border stays as is."""
+    """Blend with PIL's SMOOTH-filtered image (3x3 kernel, centre 5, others 1,
+    /13); the border stays as is."""
 
     def degenerate(self, images: Tensor, space: PixelSpace) -> Tensor:
         channels = images.shape[1]
@@ -285,7 +323,8 @@ class Sharpness(EnhanceOp):
         kernel[1, 1] = 5
         kernel = (kernel / 13).expand(channels, 1, 3, 3)
         smooth = torch.nn.functional.conv2d(images, kernel, groups=channels)
-        return torch.nn.functional.pad(smooth, (1, 1, 1, 1)) + _border_mask(images) * images
+        return torch.nn.functional.pad(
+            smooth, (1, 1, 1, 1)) + _border_mask(images) * images
 
 
 def _border_mask(images: Tensor) -> Tensor:
@@ -295,47 +334,57 @@ def _border_mask(images: Tensor) -> Tensor:
 
 
 def straight_through(images: Tensor, result: Tensor) -> Tensor:
-    """``result`` in the forward pass, the identity's gradient in the backward pass."""
+    """``result`` in the forward pass, the identity's gradient in the backward
+    pass."""
     return images + (result - images).detach()
 
 
 @AUGMENT_OPS.register_module(name='solarize')
 class Solarize(PhotometricOp):
-    """Invert pixels above ``max_value * (1 - value)``; the threshold falls by ``magnitude`` per step."""
+    """Invert pixels above ``max_value * (1 - value)``; the threshold falls by
+    ``magnitude`` per step."""
     bounds = (0.0, 0.25)
     init_range = (0.0, 0.1)
     continuous = False
     symmetric_only = True
 
-    def apply(self, images: Tensor, values: Tensor, space: PixelSpace) -> Tensor:
-        threshold = (space.max_value * (1 - values)).view(-1, 1, 1, 1).to(images.dtype)
+    def apply(self, images: Tensor, values: Tensor,
+              space: PixelSpace) -> Tensor:
+        threshold = (space.max_value * (1 - values)).view(-1, 1, 1, 1)
+        threshold = threshold.to(images.dtype)
         # value 0 must leave the image as it is, max_value included
-        inverted = torch.where((images >= threshold) & (threshold < space.max_value), space.max_value - images,
-                               images)
+        inverted = torch.where(
+            (images >= threshold) & (threshold < space.max_value),
+            space.max_value - images, images)
         return straight_through(images, inverted)
 
 
 @AUGMENT_OPS.register_module(name='posterize')
 class Posterize(PhotometricOp):
-    """Keep ``round(8 - value)`` bits (at least 1) of 8-bit pixel levels; ``magnitude`` bits fewer per step."""
+    """Keep ``round(8 - value)`` bits (at least 1) of 8-bit pixel levels;
+    ``magnitude`` bits fewer per step."""
     bounds = (0.0, 1.75)
     init_range = (0.0, 1.0)
     continuous = False
     symmetric_only = True
 
-    def apply(self, images: Tensor, values: Tensor, space: PixelSpace) -> Tensor:
+    def apply(self, images: Tensor, values: Tensor,
+              space: PixelSpace) -> Tensor:
         bits = (8 - values.detach()).round().clamp(1, 8).view(-1, 1, 1, 1)
-        step = 2 ** (8 - bits).to(images.dtype)
+        step = 2**(8 - bits).to(images.dtype)
         levels = images * (255.0 / space.max_value)
-        quantised = torch.floor(levels.round() / step) * step * (space.max_value / 255.0)
+        quantised = torch.floor(levels.round() / step) * step * (
+            space.max_value / 255.0)
         return straight_through(images, quantised)
 
 
 def build_op(name: str) -> AugmentOp:
-    """The registered op called ``name``; a clear error naming the registered ones otherwise."""
+    """The registered op called ``name``; a clear error naming the registered
+    ones otherwise."""
     cls = AUGMENT_OPS.get(name) if isinstance(name, str) else None
     if cls is None:
-        raise KeyError(f'unknown augmentation op {name!r}; registered ops: {sorted(AUGMENT_OPS.module_dict)}')
+        raise KeyError(f'unknown augmentation op {name!r}; registered ops: '
+                       f'{sorted(AUGMENT_OPS.module_dict)}')
     return cls()
 
 
@@ -343,5 +392,7 @@ def build_ops(names: Sequence[str]) -> Tuple[AugmentOp, ...]:
     """Ops for ``names``, which must be distinct."""
     names = tuple(names)
     if len(set(names)) != len(names) or not names:
-        raise ValueError(f'the op set must be a non-empty list of distinct op names, got {list(names)}')
+        raise ValueError(
+            'the op set must be a non-empty list of distinct op names, got '
+            f'{list(names)}')
     return tuple(build_op(n) for n in names)

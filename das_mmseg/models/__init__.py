@@ -1,5 +1,5 @@
 # Each model family registers on import; one line per subpackage.
-from . import temporal  # noqa: F401
 from . import backbones  # noqa: F401
-from . import classifiers, data_preprocessor, fusion, segmentors  # noqa: F401
 from . import clip_cell  # noqa: F401
+from . import temporal  # noqa: F401
+from . import classifiers, data_preprocessor, fusion, segmentors  # noqa: F401

@@ -1,8 +1,9 @@
 """Side-by-side measurement for ``tools/benchmark.py``.
 
-Times several candidates interleaved (A B C A B C ...) after a warm-up, so a machine that slows down mid-run slows
-all of them alike, and reports medians and ratios to the first candidate (the baseline). Absolute times mean
-something only on a dedicated GPU; on a shared CPU read the ratios.
+Times several candidates interleaved (A B C A B C ...) after a warm-up, so a
+machine that slows down mid-run slows all of them alike, and reports medians
+and ratios to the first candidate (the baseline). Absolute times mean something
+only on a dedicated GPU; on a shared CPU read the ratios.
 """
 import json
 import os
@@ -21,16 +22,19 @@ def synchronize(device: torch.device) -> None:
 
 
 class PeakRSS:
-    """Peak resident memory above the level at entry, sampled every ``interval`` seconds (Linux, CPU runs).
+    """Peak resident memory above the level at entry, sampled every
+    ``interval`` seconds (Linux, CPU runs).
 
-    An approximation: the allocator may keep freed pages, so a candidate run after a larger one can read low.
+    An approximation: the allocator may keep freed pages, so a candidate run
+    after a larger one can read low.
     """
 
     def __init__(self, interval: float = 0.002) -> None:
         self.interval = interval
         self.peak_bytes = 0
         self._stop = threading.Event()
-        self._page = os.sysconf('SC_PAGE_SIZE') if hasattr(os, 'sysconf') else 4096
+        self._page = (
+            os.sysconf('SC_PAGE_SIZE') if hasattr(os, 'sysconf') else 4096)
 
     def _rss(self) -> int:
         with open('/proc/self/statm') as f:
@@ -66,28 +70,41 @@ class Comparison:
 
     def table(self) -> str:
         width = max(len(n) for n in self.seconds) + 2
-        rows = [f'== {self.name} ({self.device}; ' + ', '.join(f'{k}={v}' for k, v in self.settings.items()) + ')',
-                f'{"candidate":<{width}}{"median s":>12}{"ratio":>9}{"peak MB":>10}']
+        rows = [
+            f'== {self.name} ({self.device}; ' +
+            ', '.join(f'{k}={v}' for k, v in self.settings.items()) + ')',
+            f'{"candidate":<{width}}{"median s":>12}'
+            f'{"ratio":>9}{"peak MB":>10}'
+        ]
         for n, s in self.seconds.items():
             mem = self.peak_memory_mb.get(n)
-            rows.append(f'{n:<{width}}{s:>12.5f}{self.ratios[n]:>8.2f}x{(f"{mem:.1f}" if mem is not None else "-"):>10}')
+            rows.append(f'{n:<{width}}{s:>12.5f}{self.ratios[n]:>8.2f}x'
+                        f'{(f"{mem:.1f}" if mem is not None else "-"):>10}')
         return '\n'.join(rows)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def compare(name: str, candidates: Dict[str, Callable[[], object]], device: torch.device, warmup: int = 2,
-            repeats: int = 10, settings: Optional[dict] = None) -> Comparison:
-    """Time ``candidates`` interleaved; the first one is the baseline of the ratios.
+def compare(name: str,
+            candidates: Dict[str, Callable[[], object]],
+            device: torch.device,
+            warmup: int = 2,
+            repeats: int = 10,
+            settings: Optional[dict] = None) -> Comparison:
+    """Time ``candidates`` interleaved; the first one is the baseline of the
+    ratios.
 
     Args:
         name (str): What is measured, for the table's title.
-        candidates (dict[str, callable]): Zero-argument callables, each one iteration of a candidate.
-        device (torch.device): Where they run; CUDA is synchronised around each call.
+        candidates (dict[str, callable]): Zero-argument callables, each one
+            iteration of a candidate.
+        device (torch.device): Where they run; CUDA is synchronised around each
+            call.
         warmup (int): Untimed calls of each candidate first.
         repeats (int): Timed calls of each candidate.
-        settings (dict, optional): Shapes and options, printed and kept in the JSON.
+        settings (dict, optional): Shapes and options, printed and kept in the
+            JSON.
 
     Returns:
         Comparison: medians, ratios and peak memory per candidate.
@@ -105,7 +122,8 @@ def compare(name: str, candidates: Dict[str, Callable[[], object]], device: torc
             if device.type == 'cuda':
                 torch.cuda.reset_peak_memory_stats(device)
                 base = torch.cuda.memory_allocated(device)
-            probe = PeakRSS() if device.type == 'cpu' and os.path.exists('/proc/self/statm') else None
+            probe = PeakRSS() if device.type == 'cpu' and os.path.exists(
+                '/proc/self/statm') else None
             synchronize(device)
             start = time.perf_counter()
             if probe is not None:
@@ -125,13 +143,16 @@ def compare(name: str, candidates: Dict[str, Callable[[], object]], device: torc
     seconds = {n: statistics.median(t) for n, t in times.items()}
     baseline = next(iter(candidates))
     ratios = {n: s / seconds[baseline] for n, s in seconds.items()}
-    dev = torch.cuda.get_device_name(device) if device.type == 'cuda' else f'cpu x{torch.get_num_threads()} threads'
-    return Comparison(name, dev, seconds, ratios, peaks, baseline, dict(settings or {}, warmup=warmup,
-                                                                         repeats=repeats))
+    dev = torch.cuda.get_device_name(
+        device
+    ) if device.type == 'cuda' else f'cpu x{torch.get_num_threads()} threads'
+    return Comparison(name, dev, seconds, ratios, peaks, baseline,
+                      dict(settings or {}, warmup=warmup, repeats=repeats))
 
 
 def report(comparisons: List[Comparison], as_json: bool) -> str:
-    """A readable table per comparison, or one JSON object holding all of them."""
+    """A readable table per comparison, or one JSON object holding all of
+    them."""
     if as_json:
         return json.dumps({c.name: c.to_dict() for c in comparisons}, indent=2)
     return '\n\n'.join(c.table() for c in comparisons)

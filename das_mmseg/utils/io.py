@@ -5,14 +5,17 @@ import tempfile
 
 
 def atomic_write(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves the old file or the new one, never a partial one.
+    """Write ``data`` to ``path`` so that a crash leaves the old file or the
+    new one, never a partial one.
 
-    The bytes go to a temporary file in the same folder (same file system), are fsynced, then ``os.replace`` swaps
-    it in, which is atomic on POSIX and Windows.
+    The bytes go to a temporary file in the same folder (same file system), are
+    fsynced, then ``os.replace`` swaps it in, which is atomic on POSIX and
+    Windows.
     """
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + osp.basename(path), suffix='.tmp')
+    fd, tmp = tempfile.mkstemp(
+        dir=folder, prefix='.' + osp.basename(path), suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)

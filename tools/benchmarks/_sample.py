@@ -1,4 +1,5 @@
-"""What several benchmarks share: a config's training set on the bundled sample, ready to draw batches from."""
+"""What several benchmarks share: a config's training set on the bundled
+sample, ready to draw batches from."""
 import os.path as osp
 from typing import Tuple
 
@@ -10,16 +11,20 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def load_train_set(config: str, device: torch.device) -> Tuple[Config, object]:
-    """The config (adapted to the CPU when ``device`` is one) and its training dataset, seeded for repeatable runs.
+    """The config (adapted to the CPU when ``device`` is one) and its training
+    dataset, seeded for repeatable runs.
 
-    The dataset root is taken relative to the repository, so a benchmark runs from any working directory.
+    The dataset root is taken relative to the repository, so a benchmark runs
+    from any working directory.
     """
-    import das_mmseg  # noqa: F401  registers the components
-    from das_mmseg.utils.launch import adapt_to_cpu
     from mmseg.registry import DATASETS
 
+    import das_mmseg  # noqa: F401  registers the components
+    from das_mmseg.utils.launch import adapt_to_cpu
+
     cfg = Config.fromfile(config)
-    cfg.train_dataloader.dataset.data_root = osp.join(ROOT, cfg.train_dataloader.dataset.data_root)
+    cfg.train_dataloader.dataset.data_root = osp.join(
+        ROOT, cfg.train_dataloader.dataset.data_root)
     if device.type != 'cuda':
         adapt_to_cpu(cfg)
     init_default_scope('mmseg')

@@ -1,16 +1,23 @@
-"""What the DAS search costs on top of training: iterations with ``DASSearchHook``'s α step versus plain training.
+"""What the DAS search costs on top of training: iterations with
+``DASSearchHook``'s α step versus plain training.
 
-The model is a ``ClipEncoderDecoder`` whose relaxed ``ClipCell`` makes T-frame clips of real images from the bundled
-CamVid sample, on the tiny ResNetV1c-18 of the smoke config. One call of every candidate is two training iterations:
+The model is a ``ClipEncoderDecoder`` whose relaxed ``ClipCell`` makes T-frame
+clips of real images from the bundled CamVid sample, on the tiny ResNetV1c-18
+of the smoke config. One call of every candidate is two training iterations:
 
-- ``plain training``: two weight steps (``train_step``), the cell relaxed and α fixed;
-- ``search, interval 1``: an α step (:func:`arch_step`, on a batch of other images) before each weight step;
-- ``search, interval 2``: an α step before the first of the two weight steps only.
+- ``plain training``: two weight steps (``train_step``), the cell relaxed and α
+  fixed;
+- ``search, interval 1``: an α step (:func:`arch_step`, on a batch of other
+  images) before each weight step;
+- ``search, interval 2``: an α step before the first of the two weight steps
+  only.
 
-The first-order floor is one extra forward and backward per α step (2.0x at interval 1). The second table splits one
-α step into its parts, in units of one weight step, to show where its time goes: the forward, the backward down to
-α (input gradients through every layer, but no weight gradients), the clip cell's own share of it, and the rest of
-``arch_step`` (buffer snapshot and restore, the all-reduce where distributed, Adam).
+The first-order floor is one extra forward and backward per α step
+(2.0x at interval 1). The second table splits one α step into its parts, in
+units of one weight step, to show where its time goes: the forward, the
+backward down to α (input gradients through every layer, but no weight
+gradients), the clip cell's own share of it, and the rest of ``arch_step``
+(buffer snapshot and restore, the all-reduce where distributed, Adam).
 """
 import copy
 import os.path as osp
@@ -21,27 +28,42 @@ from mmengine.optim import build_optim_wrapper
 
 from ._sample import ROOT, load_train_set
 
-HELP = 'DAS search overhead: training iteration with the α step at interval 1 and 2 vs plain training'
+HELP = ('DAS search overhead: training iteration with the α step at interval '
+        '1 and 2 vs plain training')
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument('--config', default=osp.join(ROOT, 'configs/smoke_camvid_sample.py'),
-                        help='config whose backbone, head and preprocessor build the clip segmentor')
+    parser.add_argument(
+        '--config',
+        default=osp.join(ROOT, 'configs/smoke_camvid_sample.py'),
+        help=('config whose backbone, head and preprocessor build the clip '
+              'segmentor'))
     parser.add_argument('--batch-size', type=int, default=2)
     parser.add_argument('--num-frames', type=int, default=4)
     parser.add_argument('--num-nodes', type=int, default=4)
-    parser.add_argument('--base-channels', type=int, default=None,
-                        help='ResNet width instead of the config\'s (16 in the smoke config; 64 is the standard '
-                        'ResNet-18, where the network outweighs the clip cell as it does at full scale)')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='intra-op CPU threads (1 gives steadier ratios on a shared machine)')
+    parser.add_argument(
+        '--base-channels',
+        type=int,
+        default=None,
+        help=('ResNet width instead of the config\'s (16 in the smoke config; '
+              '64 is the standard ResNet-18, where the network outweighs the '
+              'clip cell as it does at full scale)'))
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help=('intra-op CPU threads (1 gives steadier ratios on a shared '
+              'machine)'))
 
 
 def run(args) -> list:
-    from das_mmseg.engine.hooks.das_search_hook import DEFAULT_OPTIMIZER, arch_step, frozen_buffers
-    from das_mmseg.utils.benchmark import compare
     from mmengine.registry import OPTIMIZERS
     from mmseg.registry import MODELS
+
+    from das_mmseg.engine.hooks.das_search_hook import (DEFAULT_OPTIMIZER,
+                                                        arch_step,
+                                                        frozen_buffers)
+    from das_mmseg.utils.benchmark import compare
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -56,7 +78,8 @@ def run(args) -> list:
         width = args.base_channels
         model_cfg.backbone.update(stem_channels=width, base_channels=width)
         model_cfg.decode_head.update(in_channels=8 * width, channels=2 * width)
-    model_cfg.clip_cell = dict(type='ClipCell', num_frames=args.num_frames, num_nodes=args.num_nodes)
+    model_cfg.clip_cell = dict(
+        type='ClipCell', num_frames=args.num_frames, num_nodes=args.num_nodes)
     model = MODELS.build(model_cfg).to(args.device).train()
     arch_params = list(model.clip_cell.arch_parameters())
     arch = {id(p) for p in arch_params}
@@ -65,13 +88,15 @@ def run(args) -> list:
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     for group in optim_wrapper.optimizer.param_groups:
         group['params'] = [p for p in group['params'] if id(p) not in arch]
-    arch_optimizer = OPTIMIZERS.build(dict(DEFAULT_OPTIMIZER, params=arch_params))
+    arch_optimizer = OPTIMIZERS.build(
+        dict(DEFAULT_OPTIMIZER, params=arch_params))
 
     def weight_step():
         model.train_step(weight_batch, optim_wrapper)
 
     def alpha_step():
-        arch_step(model, arch_params, arch_optimizer, policy_batch, iteration=0)
+        arch_step(
+            model, arch_params, arch_optimizer, policy_batch, iteration=0)
 
     def plain():
         weight_step()
@@ -96,7 +121,8 @@ def run(args) -> list:
         for p in arch_params:
             p.requires_grad_(True)
         with frozen_buffers(model):
-            losses = model(**model.data_preprocessor(policy_batch, True), mode='loss')
+            losses = model(
+                **model.data_preprocessor(policy_batch, True), mode='loss')
             loss, _ = model.parse_losses(losses)
             torch.autograd.grad(loss, arch_params, allow_unused=True)
         for p in arch_params:
@@ -107,19 +133,41 @@ def run(args) -> list:
     def cell_forward_backward():
         for p in arch_params:
             p.requires_grad_(True)
-        torch.autograd.grad(model.clip_cell(images).square().mean(), arch_params, allow_unused=True)
+        torch.autograd.grad(
+            model.clip_cell(images).square().mean(),
+            arch_params,
+            allow_unused=True)
         for p in arch_params:
             p.requires_grad_(False)
 
     h, w = images.shape[-2:]
-    settings = dict(width=model_cfg.backbone.base_channels, batch=n, frames=args.num_frames, nodes=args.num_nodes, size=f'{h}x{w}',
-                    arch_params=sum(p.numel() for p in arch_params))
-    overhead = compare('search: two training iterations, with and without the α step',
-                       {'plain training': plain, 'search, interval 1': interval_1, 'search, interval 2': interval_2},
-                       args.device, args.warmup, args.repeats, settings=settings)
-    parts = compare('search: one α step, part by part (baseline: one weight step)',
-                    {'weight step': weight_step, 'α forward (no grad)': alpha_forward,
-                     'α forward + α backward': alpha_forward_backward, 'α step (arch_step)': alpha_step,
-                     'clip cell alone: forward + α backward': cell_forward_backward},
-                    args.device, args.warmup, args.repeats, settings=settings)
+    settings = dict(
+        width=model_cfg.backbone.base_channels,
+        batch=n,
+        frames=args.num_frames,
+        nodes=args.num_nodes,
+        size=f'{h}x{w}',
+        arch_params=sum(p.numel() for p in arch_params))
+    overhead = compare(
+        'search: two training iterations, with and without the α step', {
+            'plain training': plain,
+            'search, interval 1': interval_1,
+            'search, interval 2': interval_2
+        },
+        args.device,
+        args.warmup,
+        args.repeats,
+        settings=settings)
+    parts = compare(
+        'search: one α step, part by part (baseline: one weight step)', {
+            'weight step': weight_step,
+            'α forward (no grad)': alpha_forward,
+            'α forward + α backward': alpha_forward_backward,
+            'α step (arch_step)': alpha_step,
+            'clip cell alone: forward + α backward': cell_forward_backward
+        },
+        args.device,
+        args.warmup,
+        args.repeats,
+        settings=settings)
     return [overhead, parts]

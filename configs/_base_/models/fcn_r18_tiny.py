@@ -1,5 +1,5 @@
-# A deliberately tiny FCN on a narrow ResNetV1c-18 (16 base channels, output stride 32): a CPU-scale model for
-# smoke runs and tests, not for accuracy.
+# A deliberately tiny FCN on a narrow ResNetV1c-18 (16 base channels, output
+# stride 32): a CPU-scale model for smoke runs and tests, not for accuracy.
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -36,6 +36,7 @@ model = dict(
         num_classes=19,
         norm_cfg=norm_cfg,
         align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

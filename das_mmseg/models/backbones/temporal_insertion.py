@@ -1,9 +1,12 @@
-"""Turning a built 2-D backbone into a video backbone by inserting temporal modules into its blocks.
+"""Turning a built 2-D backbone into a video backbone by inserting temporal
+modules into its blocks.
 
-The 2-D backbone is built as it is; then the first or last conv of chosen residual branches is replaced by a
-:class:`TemporalConv2d` that holds the same weight tensors and runs a temporal module on the conv's input or output.
-Parameter names stay those of the 2-D backbone, so its checkpoints load unchanged and only the temporal modules'
-own parameters (``...conv2.temporal.*``) are new.
+The 2-D backbone is built as it is; then the first or last conv of chosen
+residual branches is replaced by a :class:`TemporalConv2d` that holds the same
+weight tensors and runs a temporal module on the conv's input or output.
+Parameter names stay those of the 2-D backbone, so its checkpoints load
+unchanged and only the temporal modules' own parameters
+(``...conv2.temporal.*``) are new.
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -17,22 +20,38 @@ POSITIONS = ('input', 'output')
 
 
 class TemporalConv2d(nn.Conv2d):
-    """An ``nn.Conv2d`` followed (``position='output'``) or preceded (``'input'``) by a temporal module.
+    """An ``nn.Conv2d`` followed (``position='output'``) or preceded
+    (``'input'``) by a temporal module.
 
     Args:
-        conv (nn.Conv2d): The conv to extend; its parameters are taken over, not copied.
-        temporal (TemporalModule): The temporal module, registered as the child ``temporal``.
+        conv (nn.Conv2d): The conv to extend; its parameters are taken over,
+            not copied.
+        temporal (TemporalModule): The temporal module, registered as the child
+            ``temporal``.
         position (str): ``'input'`` or ``'output'``.
     """
 
-    def __init__(self, conv: nn.Conv2d, temporal: TemporalModule, position: str) -> None:
+    def __init__(self, conv: nn.Conv2d, temporal: TemporalModule,
+                 position: str) -> None:
         if type(conv) is not nn.Conv2d:
-            raise TypeError(f'temporal modules are inserted at plain nn.Conv2d layers, got {type(conv).__name__}')
+            raise TypeError(
+                'temporal modules are inserted at plain nn.Conv2d layers, '
+                f'got {type(conv).__name__}')
         if position not in POSITIONS:
-            raise ValueError(f'position must be one of {POSITIONS}, got {position!r}')
-        super().__init__(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-                         conv.dilation, conv.groups, conv.bias is not None, conv.padding_mode,
-                         device='meta')  # placeholders, replaced by the conv's own parameters below
+            raise ValueError(
+                f'position must be one of {POSITIONS}, got {position!r}')
+        # placeholders, replaced by the conv's own parameters below
+        super().__init__(
+            conv.in_channels,
+            conv.out_channels,
+            conv.kernel_size,
+            conv.stride,
+            conv.padding,
+            conv.dilation,
+            conv.groups,
+            conv.bias is not None,
+            conv.padding_mode,
+            device='meta')
         self.weight = conv.weight
         self.bias = conv.bias
         self.temporal = temporal
@@ -45,67 +64,104 @@ class TemporalConv2d(nn.Conv2d):
 
 
 class VideoBackboneMixin:
-    """Temporal modules and the clip length ``num_segments`` for a 2-D backbone class.
+    """Temporal modules and the clip length ``num_segments`` for a 2-D backbone
+    class.
 
-    A video backbone is ``class Video2D(Sites, VideoBackboneMixin, Backbone2D)``: the 2-D backbone is built from
-    ``**kwargs`` as it is, then temporal modules are inserted at the sites the subclass names in
-    :meth:`temporal_sites`, built from :attr:`temporal_registry`.
+    A video backbone is
+    ``class Video2D(Sites, VideoBackboneMixin, Backbone2D)``: the 2-D backbone
+    is built from ``**kwargs`` as it is, then temporal modules are inserted at
+    the sites the subclass names in :meth:`temporal_sites`, built from
+    :attr:`temporal_registry`.
 
     Args:
-        num_segments (int): Frames per clip, T; also settable later as ``backbone.num_segments = T``. Input is a
-            batch of clips flattened frame-major, ``(N * T, 3, H, W)``; outputs are per frame, ``(N * T, C, h, w)``.
-        temporal (dict, optional): Config of the temporal module (``dict(type='GSF', gate_ratio=0.25)``,
-            ``dict(type='TSM', shift_ratio=0.125)``, ...); ``channels`` and ``num_segments`` are filled in.
-            None builds the plain 2-D backbone. Default GSF.
-        temporal_stages (Sequence[bool], optional): Per stage, whether its blocks get a module. Default all.
-        temporal_interval (int): Every k-th residual block of a chosen stage gets a module (block 0, k, 2k, ...).
-        temporal_position (str, optional): ``'input'`` of the residual branch's first conv or ``'output'`` of its
-            last conv (before its norm). Default: the module's own (TSM ``'input'``, GSF ``'output'``).
+        num_segments (int): Frames per clip, T; also settable later as
+            ``backbone.num_segments = T``. Input is a batch of clips flattened
+            frame-major, ``(N * T, 3, H, W)``; outputs are per frame,
+            ``(N * T, C, h, w)``.
+        temporal (dict, optional): Config of the temporal module
+            (``dict(type='GSF', gate_ratio=0.25)``,
+            ``dict(type='TSM', shift_ratio=0.125)``, ...); ``channels`` and
+            ``num_segments`` are filled in. None builds the plain 2-D backbone.
+            Default GSF.
+        temporal_stages (Sequence[bool], optional): Per stage, whether its
+            blocks get a module. Default all.
+        temporal_interval (int): Every k-th residual block of a chosen stage
+            gets a module (block 0, k, 2k, ...).
+        temporal_position (str, optional): ``'input'`` of the residual branch's
+            first conv or ``'output'`` of its last conv (before its norm).
+            Default: the module's own (TSM ``'input'``, GSF ``'output'``).
         **kwargs: The 2-D backbone's arguments.
     """
 
     #: Registry the temporal module configs are built from.
     temporal_registry: Registry
 
-    def __init__(self, num_segments: int = 8, temporal: Optional[dict] = dict(type='GSF'),
-                 temporal_stages: Optional[Sequence[bool]] = None, temporal_interval: int = 1,
-                 temporal_position: Optional[str] = None, **kwargs) -> None:
+    def __init__(self,
+                 num_segments: int = 8,
+                 temporal: Optional[dict] = dict(type='GSF'),
+                 temporal_stages: Optional[Sequence[bool]] = None,
+                 temporal_interval: int = 1,
+                 temporal_position: Optional[str] = None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         sites = self.temporal_sites()
         if temporal_stages is None:
             temporal_stages = (True, ) * len(sites)
         if len(temporal_stages) != len(sites):
-            raise ValueError(f'temporal_stages needs one flag per stage ({len(sites)}), got {temporal_stages}')
-        if isinstance(temporal_interval, bool) or not isinstance(temporal_interval, int) or temporal_interval < 1:
-            raise ValueError(f'temporal_interval must be an int >= 1, got {temporal_interval!r}')
+            raise ValueError(
+                f'temporal_stages needs one flag per stage ({len(sites)}), '
+                f'got {temporal_stages}')
+        if isinstance(temporal_interval, bool) or not isinstance(
+                temporal_interval, int) or temporal_interval < 1:
+            raise ValueError('temporal_interval must be an int >= 1, got '
+                             f'{temporal_interval!r}')
         self.temporal_cfg = temporal
         if temporal is not None:
             module_cls = self.temporal_registry.get(temporal['type'])
             if module_cls is None:
-                raise KeyError(f'temporal module type {temporal["type"]!r} is not registered in '
-                               f'{self.temporal_registry.name} MODELS (ours: TSM, GSF)')
+                raise KeyError(
+                    f'temporal module type {temporal["type"]!r} is not '
+                    'registered in '
+                    f'{self.temporal_registry.name} MODELS (ours: TSM, GSF)')
             position = temporal_position or module_cls.default_position
             if position not in POSITIONS:
-                raise ValueError(f'temporal_position must be one of {POSITIONS} or None, got {position!r}')
+                raise ValueError(
+                    f'temporal_position must be one of {POSITIONS} or None, '
+                    f'got {position!r}')
             for stage, enabled in zip(sites, temporal_stages):
-                for index, (first_owner, first_name, last_owner, last_name) in enumerate(stage):
+                for index, (first_owner, first_name, last_owner,
+                            last_name) in enumerate(stage):
                     if not enabled or index % temporal_interval:
                         continue
-                    owner, name = (first_owner, first_name) if position == 'input' else (last_owner, last_name)
+                    if position == 'input':
+                        owner, name = first_owner, first_name
+                    else:
+                        owner, name = last_owner, last_name
                     conv = getattr(owner, name)
-                    channels = conv.in_channels if position == 'input' else conv.out_channels
-                    module = self.temporal_registry.build(dict(temporal, channels=channels, num_segments=num_segments))
-                    setattr(owner, name, TemporalConv2d(conv, module, position))
+                    channels = (
+                        conv.in_channels
+                        if position == 'input' else conv.out_channels)
+                    module = self.temporal_registry.build(
+                        dict(
+                            temporal,
+                            channels=channels,
+                            num_segments=num_segments))
+                    setattr(owner, name,
+                            TemporalConv2d(conv, module, position))
         self.num_segments = num_segments
-        self._freeze_stages()  # the 2-D __init__ froze its stages before the temporal modules existed
+        # the 2-D __init__ froze its stages before the temporal modules existed
+        self._freeze_stages()
 
-    def temporal_sites(self) -> List[List[Tuple[nn.Module, str, nn.Module, str]]]:
-        """Per stage, per residual block: ``(owner, attribute name)`` of its branch's first conv and last conv."""
+    def temporal_sites(
+            self) -> List[List[Tuple[nn.Module, str, nn.Module, str]]]:
+        """Per stage, per residual block: ``(owner, attribute name)`` of its
+        branch's first conv and last conv."""
         raise NotImplementedError
 
     @property
     def num_segments(self) -> int:
-        """Frames per clip, T; setting it updates every temporal module (a segmentor sets it per batch)."""
+        """Frames per clip, T; setting it updates every temporal module (a
+        segmentor sets it per batch)."""
         return self._num_segments
 
     @num_segments.setter

@@ -1,4 +1,5 @@
-"""MobileNetV2s with temporal modules: mmseg's and mmpretrain's ``MobileNetV2``, their blocks left as they are."""
+"""MobileNetV2s with temporal modules: mmseg's and mmpretrain's
+``MobileNetV2``, their blocks left as they are."""
 from typing import List, Tuple
 
 from mmpretrain.models.backbones import MobileNetV2 as PretrainMobileNetV2
@@ -11,33 +12,44 @@ from .temporal_insertion import VideoBackboneMixin
 
 
 class MobileNetV2Sites:
-    """Residual blocks of an mmseg or mmpretrain MobileNetV2: the inverted residuals with an identity shortcut
-    (stride 1, same channels). Their branch's first conv is the 1x1 expansion, its last the 1x1 projection."""
+    """Residual blocks of an mmseg or mmpretrain MobileNetV2: the inverted
+    residuals with an identity shortcut (stride 1, same channels). Their
+    branch's first conv is the 1x1 expansion, its last the 1x1 projection."""
 
-    def temporal_sites(self) -> List[List[Tuple[nn.Module, str, nn.Module, str]]]:
-        stages = [getattr(self, name) for name in self.layers if name.startswith('layer')]
-        return [[(block.conv[0], 'conv', block.conv[-1], 'conv') for block in stage if block.use_res_connect]
+    def temporal_sites(
+            self) -> List[List[Tuple[nn.Module, str, nn.Module, str]]]:
+        stages = [
+            getattr(self, name) for name in self.layers
+            if name.startswith('layer')
+        ]
+        return [[(block.conv[0], 'conv', block.conv[-1], 'conv')
+                 for block in stage if block.use_res_connect]
                 for stage in stages]
 
 
 @MODELS.register_module()
 class VideoMobileNetV2(MobileNetV2Sites, VideoBackboneMixin, MobileNetV2):
-    """mmseg ``MobileNetV2`` with a temporal module in its residual blocks (default: GSF in every one).
+    """mmseg ``MobileNetV2`` with a temporal module in its residual blocks
+    (default: GSF in every one).
 
-    Arguments: those of :class:`VideoBackboneMixin` (``num_segments``, ``temporal``, ``temporal_stages`` — 7 flags,
-    ``temporal_interval``, ``temporal_position``) and of mmseg's ``MobileNetV2``. The state dict is the 2-D one's
-    plus ``layer*.*.conv.*.conv.temporal.*``.
+    Arguments: those of :class:`VideoBackboneMixin` (``num_segments``,
+    ``temporal``, ``temporal_stages`` — 7 flags, ``temporal_interval``,
+    ``temporal_position``) and of mmseg's ``MobileNetV2``. The state dict is
+    the 2-D one's plus ``layer*.*.conv.*.conv.temporal.*``.
     """
 
     temporal_registry = MODELS
 
 
 @MMPRETRAIN_MODELS.register_module(name='VideoMobileNetV2')
-class PretrainVideoMobileNetV2(MobileNetV2Sites, VideoBackboneMixin, PretrainMobileNetV2):
-    """mmpretrain ``MobileNetV2`` with a temporal module in its residual blocks (default: GSF in every one).
+class PretrainVideoMobileNetV2(MobileNetV2Sites, VideoBackboneMixin,
+                               PretrainMobileNetV2):
+    """mmpretrain ``MobileNetV2`` with a temporal module in its residual blocks
+    (default: GSF in every one).
 
-    Registered as ``VideoMobileNetV2`` in mmpretrain MODELS. Arguments: those of :class:`VideoBackboneMixin`
-    (``temporal_stages``: 7 flags) and of mmpretrain's ``MobileNetV2``. The state dict is the 2-D one's plus
+    Registered as ``VideoMobileNetV2`` in mmpretrain MODELS. Arguments: those
+    of :class:`VideoBackboneMixin` (``temporal_stages``: 7 flags) and of
+    mmpretrain's ``MobileNetV2``. The state dict is the 2-D one's plus
     ``layer*.*.conv.*.conv.temporal.*``.
     """
 

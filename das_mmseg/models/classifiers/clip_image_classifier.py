@@ -14,27 +14,37 @@ Features = Union[Tensor, Tuple[Tensor, ...]]
 
 @MODELS.register_module()
 class ClipImageClassifier(ImageClassifier):
-    """``ImageClassifier`` that classifies an image through a clip of T frames made from it (DAS).
+    """``ImageClassifier`` that classifies an image through a clip of T frames
+    made from it (DAS).
 
     .. code:: text
 
-     image (N, C, H, W) --clip_cell--> clip (N, T, C, H, W) <-- or a clip from ImageToVideo + ClipClsDataPreprocessor
-     clip --flatten frame-major--> (N*T, C, H, W) --backbone (num_segments=T), neck--> per-frame features
-     'logits':   head on every frame, scores averaged over T (the paper)  --> (N, num_classes)
-     'features': neck features averaged over T, one head pass              --> (N, num_classes)
+     image (N, C, H, W) --clip_cell--> clip (N, T, C, H, W)
+         <-- or a clip from ImageToVideo + ClipClsDataPreprocessor
+     clip --flatten frame-major--> (N*T, C, H, W)
+         --backbone (num_segments=T), neck--> per-frame features
+     'logits':   head on every frame, scores averaged over T (the paper)
+                 --> (N, num_classes)
+     'features': neck features averaged over T, one head pass
+                 --> (N, num_classes)
 
-    A drop-in for ``ImageClassifier`` in an mmpretrain config: same arguments plus ``clip_cell``, ``num_frames`` and
-    ``fusion``; ``extract_feat`` returns image-level features (averaged over the frames). ``'logits'`` fusion uses
-    the head's ``_get_loss``/``_get_predictions``, which every mmpretrain ``ClsHead`` has.
+    A drop-in for ``ImageClassifier`` in an mmpretrain config: same arguments
+    plus ``clip_cell``, ``num_frames`` and ``fusion``; ``extract_feat`` returns
+    image-level features (averaged over the frames). ``'logits'`` fusion uses
+    the head's ``_get_loss``/``_get_predictions``, which every mmpretrain
+    ``ClsHead`` has.
 
     Args:
         backbone (dict): Backbone config; a video backbone or any 2-D backbone.
         neck (dict, optional): Neck config, e.g. ``GlobalAveragePooling``.
         head (dict, optional): Head config.
-        clip_cell (dict, optional): ``ClipCell`` config that makes clips from plain images. Defaults to None.
-        num_frames (int, optional): T for plain images. Defaults to the cell's ``num_frames``, else 1.
+        clip_cell (dict, optional): ``ClipCell`` config that makes clips from
+            plain images. Defaults to None.
+        num_frames (int, optional): T for plain images. Defaults to the cell's
+            ``num_frames``, else 1.
         fusion (str): ``'logits'`` or ``'features'``. Defaults to ``'logits'``.
-        pretrained, train_cfg, data_preprocessor, init_cfg: As for :class:`ImageClassifier`; use
+        pretrained, train_cfg, data_preprocessor, init_cfg: As for
+        :class:`ImageClassifier`; use
             ``ClipClsDataPreprocessor`` for clips from the pipeline.
     """
 
@@ -50,29 +60,43 @@ class ClipImageClassifier(ImageClassifier):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if fusion not in CLASSIFIER_FUSION_MODES:
-            raise ValueError(f'fusion must be one of {CLASSIFIER_FUSION_MODES} for classification, got {fusion!r}')
-        super().__init__(backbone=backbone, neck=neck, head=head, pretrained=pretrained, train_cfg=train_cfg,
-                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+            raise ValueError(
+                f'fusion must be one of {CLASSIFIER_FUSION_MODES} for '
+                f'classification, got {fusion!r}')
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            pretrained=pretrained,
+            train_cfg=train_cfg,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
         self.fusion = fusion
-        self.clip_cell, self.num_frames = build_clip_cell(MODELS, clip_cell, num_frames)
+        self.clip_cell, self.num_frames = build_clip_cell(
+            MODELS, clip_cell, num_frames)
 
     def make_clip(self, inputs: Tensor) -> Tensor:
-        """Images ``(N, C, H, W)`` -> clips ``(N, T, C, H, W)`` (the cell, or the image repeated); clips pass."""
+        """Images ``(N, C, H, W)`` -> clips ``(N, T, C, H, W)`` (the cell, or
+        the image repeated); clips pass."""
         if inputs.dim() == 5:
             return inputs
         if inputs.dim() != 4:
-            raise ValueError(f'inputs must be images (N, C, H, W) or clips (N, T, C, H, W), got shape '
-                             f'{tuple(inputs.shape)}')
+            raise ValueError(
+                'inputs must be images (N, C, H, W) or clips (N, T, C, H, '
+                f'W), got shape {tuple(inputs.shape)}')
         if self.clip_cell is None:
             return inputs.unsqueeze(1).expand(-1, self.num_frames, -1, -1, -1)
         return self.clip_cell(inputs)
 
-    def frame_features(self, inputs: Tensor, stage: str = 'neck') -> Tuple[Features, int]:
+    def frame_features(self,
+                       inputs: Tensor,
+                       stage: str = 'neck') -> Tuple[Features, int]:
         """Per-frame outputs of ``stage`` (rows ``n*T + t``) and T."""
         clip = self.make_clip(inputs)
         if hasattr(self.backbone, 'num_segments'):
             self.backbone.num_segments = clip.shape[1]
-        return super().extract_feat(clip.flatten(0, 1), stage=stage), clip.shape[1]
+        return super().extract_feat(
+            clip.flatten(0, 1), stage=stage), clip.shape[1]
 
     @staticmethod
     def _average(feats: Features, num_frames: int) -> Features:
@@ -81,14 +105,18 @@ class ClipImageClassifier(ImageClassifier):
         return tuple(average_frames(f, num_frames) for f in feats)
 
     def extract_feat(self, inputs: Tensor, stage: str = 'neck') -> Features:
-        """Image-level features: the outputs of ``stage`` averaged over the frames of each clip.
+        """Image-level features: the outputs of ``stage`` averaged over the
+        frames of each clip.
 
         Args:
-            inputs (Tensor): Images ``(N, C, H, W)`` or clips ``(N, T, C, H, W)``.
-            stage (str): ``'backbone'``, ``'neck'`` or ``'pre_logits'``, as for :class:`ImageClassifier`.
+            inputs (Tensor): Images ``(N, C, H, W)`` or clips
+                ``(N, T, C, H, W)``.
+            stage (str): ``'backbone'``, ``'neck'`` or ``'pre_logits'``, as for
+                :class:`ImageClassifier`.
 
         Returns:
-            tuple[Tensor] | Tensor: As :meth:`ImageClassifier.extract_feat` returns for images.
+            tuple[Tensor] | Tensor: As :meth:`ImageClassifier.extract_feat`
+            returns for images.
         """
         return self._average(*self.frame_features(inputs, stage))
 
@@ -99,7 +127,10 @@ class ClipImageClassifier(ImageClassifier):
         feats, num_frames = self.frame_features(inputs)
         return average_frames(self.head(feats), num_frames)
 
-    def forward(self, inputs: Tensor, data_samples: Optional[List[DataSample]] = None, mode: str = 'tensor'):
+    def forward(self,
+                inputs: Tensor,
+                data_samples: Optional[List[DataSample]] = None,
+                mode: str = 'tensor'):
         if mode == 'tensor' and self.with_head:
             return self.fused_scores(inputs)
         return super().forward(inputs, data_samples, mode)
@@ -110,9 +141,13 @@ class ClipImageClassifier(ImageClassifier):
             return self.head.loss(self.extract_feat(inputs), data_samples)
         return self.head._get_loss(self.fused_scores(inputs), data_samples)
 
-    def predict(self, inputs: Tensor, data_samples: Optional[List[DataSample]] = None, **kwargs
-                ) -> List[DataSample]:
+    def predict(self,
+                inputs: Tensor,
+                data_samples: Optional[List[DataSample]] = None,
+                **kwargs) -> List[DataSample]:
         """Predictions from the fused scores."""
         if self.fusion == 'features':
-            return self.head.predict(self.extract_feat(inputs), data_samples, **kwargs)
-        return self.head._get_predictions(self.fused_scores(inputs), data_samples)
+            return self.head.predict(
+                self.extract_feat(inputs), data_samples, **kwargs)
+        return self.head._get_predictions(
+            self.fused_scores(inputs), data_samples)

@@ -6,54 +6,73 @@ import torch.nn.functional as F
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
-from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, OptSampleList, SampleList, add_prefix
+from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
+                         OptSampleList, SampleList, add_prefix)
 from torch import Tensor
 
 from ..clip_cell import build_clip_cell
-from ..fusion import average_features, average_frames, check_fusion_mode, fuse_aligned, reframe_affines
+from ..fusion import (average_features, average_frames, check_fusion_mode,
+                      fuse_aligned, reframe_affines)
 
 
 class FramePass(NamedTuple):
-    """The backbone's output on the frames of a batch of clips, and what fusion needs besides."""
-    feats: Tuple[Tensor, ...]  # per-frame features, each (N*T, C_i, H_i, W_i), frame-major rows
+    """The backbone's output on the frames of a batch of clips, and what fusion
+    needs besides."""
+    # per-frame features, each (N*T, C_i, H_i, W_i), frame-major rows
+    feats: Tuple[Tensor, ...]
     num_frames: int  # T
     size: Tuple[int, int]  # (H, W) of the frames
-    affines: Optional[Tensor]  # (N, T, 2, 3) frame affines, only for 'aligned' fusion
-    valid: Optional[Tensor]  # (N, 1, H, W) image content of the frames (0 on padding), None for all
+    # (N, T, 2, 3) frame affines, only for 'aligned' fusion
+    affines: Optional[Tensor]
+    # (N, 1, H, W) image content of the frames (0 on padding), None for all
+    valid: Optional[Tensor]
 
 
 @MODELS.register_module()
 class ClipEncoderDecoder(EncoderDecoder):
-    """Encoder-decoder that segments an image through a clip of T frames made from it (DAS).
+    """Encoder-decoder that segments an image through a clip of T frames made
+    from it (DAS).
 
     .. code:: text
 
-     image (N, C, H, W) --clip_cell--> clip (N, T, C, H, W) <-- or a clip from ImageToVideo + ClipSegDataPreProcessor
-     clip --flatten frame-major--> (N*T, C, H, W) --backbone (num_segments=T)[--neck]--> per-frame features
-     per-frame features --fusion over T + decode head--> (N, K, h, w) --loss against the image's label / predict
+     image (N, C, H, W) --clip_cell--> clip (N, T, C, H, W)
+         <-- or a clip from ImageToVideo + ClipSegDataPreProcessor
+     clip --flatten frame-major--> (N*T, C, H, W)
+         --backbone (num_segments=T)[--neck]--> per-frame features
+     per-frame features --fusion over T + decode head--> (N, K, h, w)
+         --loss against the image's label / predict
 
-    ``fusion`` (see :mod:`das_mmseg.models.fusion`): ``'logits'`` runs every frame through each head and averages
-    the logits (the paper); ``'features'`` averages every scale's features over T before one pass of each head;
-    ``'aligned'`` warps every frame's logits back by the inverse of its affine before averaging, and needs the
-    affines: a clip cell with a discrete geometric policy, or ``frame_affines`` in the clips' metainfo
-    (``PackSegInputs(meta_keys=(..., 'frame_affines'))``). With T = 1 all three equal the plain
-    :class:`EncoderDecoder`. Heads are mmseg's stock decode heads, unchanged: ``'features'`` calls their
-    ``loss``/``predict``; the other modes call ``forward`` and ``loss_by_feat``/``predict_by_feat``.
+    ``fusion`` (see :mod:`das_mmseg.models.fusion`): ``'logits'`` runs every
+    frame through each head and averages the logits (the paper); ``'features'``
+    averages every scale's features over T before one pass of each head;
+    ``'aligned'`` warps every frame's logits back by the inverse of its affine
+    before averaging, and needs the affines: a clip cell with a discrete
+    geometric policy, or ``frame_affines`` in the clips' metainfo
+    (``PackSegInputs(meta_keys=(..., 'frame_affines'))``). With T = 1 all three
+    equal the plain :class:`EncoderDecoder`. Heads are mmseg's stock decode
+    heads, unchanged: ``'features'`` calls their ``loss``/``predict``; the
+    other modes call ``forward`` and ``loss_by_feat``/``predict_by_feat``.
 
-    Inputs are plain images ``(N, C, H, W)``, turned into clips by ``clip_cell`` on the device (or, without a cell,
-    repeated ``num_frames`` times), or clips ``(N, T, C, H, W)`` from the pipeline, used as they are. A backbone with
-    a ``num_segments`` attribute (the video backbones) is told T of every batch. The label always belongs to the
-    reference frame, i.e. the original image.
+    Inputs are plain images ``(N, C, H, W)``, turned into clips by
+    ``clip_cell`` on the device (or, without a cell, repeated ``num_frames``
+    times), or clips ``(N, T, C, H, W)`` from the pipeline, used as they are. A
+    backbone with a ``num_segments`` attribute (the video backbones) is told T
+    of every batch. The label always belongs to the reference frame, i.e. the
+    original image.
 
     Args:
-        backbone (dict): Backbone config; a video backbone (temporal modules) or any 2-D backbone, which then
-            processes the frames independently.
+        backbone (dict): Backbone config; a video backbone (temporal modules)
+            or any 2-D backbone, which then processes the frames independently.
         decode_head (dict): Decode head config.
-        clip_cell (dict, optional): ``ClipCell`` config that makes clips from plain images. Defaults to None.
-        num_frames (int, optional): T for plain images. Defaults to the cell's ``num_frames``, else 1.
-        fusion (str): ``'logits'``, ``'features'`` or ``'aligned'``. Defaults to ``'logits'``.
-        neck, auxiliary_head, train_cfg, test_cfg, data_preprocessor, pretrained, init_cfg: As for
-            :class:`EncoderDecoder`; use ``ClipSegDataPreProcessor`` for clips from the pipeline.
+        clip_cell (dict, optional): ``ClipCell`` config that makes clips from
+            plain images. Defaults to None.
+        num_frames (int, optional): T for plain images. Defaults to the cell's
+            ``num_frames``, else 1.
+        fusion (str): ``'logits'``, ``'features'`` or ``'aligned'``. Defaults
+        to ``'logits'``. neck, auxiliary_head, train_cfg, test_cfg,
+        data_preprocessor, pretrained, init_cfg: As for
+            :class:`EncoderDecoder`; use ``ClipSegDataPreProcessor`` for clips
+            from the pipeline.
     """
 
     def __init__(self,
@@ -69,71 +88,103 @@ class ClipEncoderDecoder(EncoderDecoder):
                  data_preprocessor: OptConfigType = None,
                  pretrained: Optional[str] = None,
                  init_cfg: OptMultiConfig = None):
-        super().__init__(backbone=backbone, decode_head=decode_head, neck=neck, auxiliary_head=auxiliary_head,
-                         train_cfg=train_cfg, test_cfg=test_cfg, data_preprocessor=data_preprocessor,
-                         pretrained=pretrained, init_cfg=init_cfg)
+        super().__init__(
+            backbone=backbone,
+            decode_head=decode_head,
+            neck=neck,
+            auxiliary_head=auxiliary_head,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            data_preprocessor=data_preprocessor,
+            pretrained=pretrained,
+            init_cfg=init_cfg)
         self.fusion = check_fusion_mode(fusion)
-        self.clip_cell, self.num_frames = build_clip_cell(MODELS, clip_cell, num_frames)
+        self.clip_cell, self.num_frames = build_clip_cell(
+            MODELS, clip_cell, num_frames)
 
-    # ---- clip and features ----------------------------------------------------------------------------------------
+    # ---- clip and features --------------------------------------------------
 
-    def make_clip(self, inputs: Tensor, batch_img_metas: Sequence[dict]
-                  ) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
-        """Turn a batch into clips, with the frame affines and validity that ``'aligned'`` fusion needs.
+    def make_clip(
+        self, inputs: Tensor, batch_img_metas: Sequence[dict]
+    ) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
+        """Turn a batch into clips, with the frame affines and validity that
+        ``'aligned'`` fusion needs.
 
         Args:
-            inputs (Tensor): Images ``(N, C, H, W)`` or clips ``(N, T, C, H, W)``, normalised.
-            batch_img_metas (Sequence[dict]): Metainfo per sample; clips from the pipeline carry ``frame_affines``
-                ``(T, 2, 3)`` for the image of ``img_shape``.
+            inputs (Tensor): Images ``(N, C, H, W)`` or clips
+                ``(N, T, C, H, W)``, normalised.
+            batch_img_metas (Sequence[dict]): Metainfo per sample; clips from
+                the pipeline carry ``frame_affines`` ``(T, 2, 3)`` for the
+                image of ``img_shape``.
 
         Returns:
-            tuple: clip ``(N, T, C, H, W)``; affines ``(N, T, 2, 3)`` (None unless fusion is ``'aligned'``);
-            valid ``(N, 1, H, W)``, where the frames hold image content (None: everywhere).
+            tuple: clip ``(N, T, C, H, W)``; affines ``(N, T, 2, 3)`` (None
+            unless fusion is ``'aligned'``); valid ``(N, 1, H, W)``, where the
+            frames hold image content (None: everywhere).
         """
         aligned = self.fusion == 'aligned'
         if inputs.dim() == 5:
-            return inputs, (self._meta_affines(inputs, batch_img_metas) if aligned else None), (
-                self._valid_region(inputs, batch_img_metas) if aligned else None)
+            return inputs, (self._meta_affines(inputs, batch_img_metas)
+                            if aligned else None), (
+                                self._valid_region(inputs, batch_img_metas)
+                                if aligned else None)
         if inputs.dim() != 4:
-            raise ValueError(f'inputs must be images (N, C, H, W) or clips (N, T, C, H, W), got shape '
-                             f'{tuple(inputs.shape)}')
-        if self.clip_cell is None:  # the repeated clip: every frame is the image
+            raise ValueError(
+                'inputs must be images (N, C, H, W) or clips (N, T, C, H, '
+                f'W), got shape {tuple(inputs.shape)}')
+        # the repeated clip: every frame is the image
+        if self.clip_cell is None:
             clip = inputs.unsqueeze(1).expand(-1, self.num_frames, -1, -1, -1)
-            affines = torch.eye(2, 3, device=inputs.device).expand(inputs.shape[0], self.num_frames, 2, 3)
+            affines = torch.eye(
+                2, 3, device=inputs.device).expand(inputs.shape[0],
+                                                   self.num_frames, 2, 3)
             return clip, (affines if aligned else None), None
         clip = self.clip_cell(inputs)
         if not aligned:
             return clip, None, None
-        affines = self.clip_cell.frame_affines(inputs.shape[0], tuple(inputs.shape[-2:]))
+        affines = self.clip_cell.frame_affines(inputs.shape[0],
+                                               tuple(inputs.shape[-2:]))
         if affines is None:
-            raise ValueError("fusion='aligned' needs each frame's affine, but the clip cell's frames are not single "
-                             'warps of the image (the relaxed mixture, or a policy with non-geometric ops); set a '
-                             "discrete geometric policy with clip_cell.set_policy(), or use fusion='logits'")
-        # The cell warps the padded batch itself, so every frame pixel that maps into the image is image content.
+            raise ValueError(
+                "fusion='aligned' needs each frame's affine, but the clip "
+                "cell's frames are not single warps of the image (the relaxed "
+                'mixture, or a policy with non-geometric ops); set a discrete '
+                'geometric policy with clip_cell.set_policy(), or use '
+                "fusion='logits'")
+        # The cell warps the padded batch itself, so every frame pixel that
+        # maps into the image is image content.
         return clip, affines.to(inputs), None
 
     @staticmethod
     def _meta_affines(clip: Tensor, batch_img_metas: Sequence[dict]) -> Tensor:
-        """``frame_affines`` of the metainfo, re-expressed for the (possibly padded) clip tensor: ``(N, T, 2, 3)``."""
+        """``frame_affines`` of the metainfo, re-expressed for the
+        (possibly padded) clip tensor: ``(N, T, 2, 3)``."""
         num_frames, size = clip.shape[1], tuple(clip.shape[-2:])
         affines = []
         for meta in batch_img_metas:
             theta = meta.get('frame_affines')
             if theta is None:
-                raise ValueError("fusion='aligned' needs each frame's affine, but a clip from the pipeline has no "
-                                 "'frame_affines' metainfo (add 'frame_affines' to the meta_keys of PackSegInputs; "
-                                 "it is None where ImageToVideo's frames are not single warps), or use "
-                                 "fusion='logits'")
-            theta = torch.as_tensor(theta, dtype=clip.dtype, device=clip.device)
+                raise ValueError(
+                    "fusion='aligned' needs each frame's affine, but a clip "
+                    "from the pipeline has no 'frame_affines' metainfo (add "
+                    "'frame_affines' to the meta_keys of PackSegInputs; it "
+                    "is None where ImageToVideo's frames are not single "
+                    "warps), or use fusion='logits'")
+            theta = torch.as_tensor(
+                theta, dtype=clip.dtype, device=clip.device)
             if theta.shape != (num_frames, 2, 3):
-                raise ValueError(f'frame_affines must have shape {(num_frames, 2, 3)} for clips of {num_frames} '
-                                 f'frames, got {tuple(theta.shape)}')
-            affines.append(reframe_affines(theta, tuple(meta['img_shape'][:2]), size))
+                raise ValueError(
+                    f'frame_affines must have shape {(num_frames, 2, 3)} for '
+                    f'clips of {num_frames} frames, got {tuple(theta.shape)}')
+            affines.append(
+                reframe_affines(theta, tuple(meta['img_shape'][:2]), size))
         return torch.stack(affines)
 
     @staticmethod
-    def _valid_region(clip: Tensor, batch_img_metas: Sequence[dict]) -> Optional[Tensor]:
-        """1 on the image, 0 on the padding the preprocessor added to every frame: ``(N, 1, H, W)``, or None."""
+    def _valid_region(clip: Tensor,
+                      batch_img_metas: Sequence[dict]) -> Optional[Tensor]:
+        """1 on the image, 0 on the padding the preprocessor added to every
+        frame: ``(N, 1, H, W)``, or None."""
         size = tuple(clip.shape[-2:])
         shapes = [tuple(meta['img_shape'][:2]) for meta in batch_img_metas]
         if all(s == size for s in shapes):
@@ -150,95 +201,145 @@ class ClipEncoderDecoder(EncoderDecoder):
             inputs (Tensor): Clips ``(N, T, C, H, W)``.
 
         Returns:
-            tuple[Tensor]: Backbone (and neck) outputs on the ``N*T`` frames, each ``(N*T, C_i, H_i, W_i)``, row
-            ``n*T + t`` for frame ``t`` of sample ``n``.
+            tuple[Tensor]: Backbone (and neck) outputs on the ``N*T`` frames,
+            each ``(N*T, C_i, H_i, W_i)``, row ``n*T + t`` for frame ``t`` of
+            sample ``n``.
         """
         if inputs.dim() != 5:
-            raise ValueError(f'extract_feat takes clips (N, T, C, H, W), got shape {tuple(inputs.shape)}; '
-                             f'make_clip() turns images into clips')
+            raise ValueError(
+                'extract_feat takes clips (N, T, C, H, W), got shape '
+                f'{tuple(inputs.shape)}; make_clip() turns images into clips')
         if hasattr(self.backbone, 'num_segments'):
             self.backbone.num_segments = inputs.shape[1]
         return super().extract_feat(inputs.flatten(0, 1))
 
-    def frame_pass(self, inputs: Tensor, batch_img_metas: Sequence[dict]) -> FramePass:
+    def frame_pass(self, inputs: Tensor,
+                   batch_img_metas: Sequence[dict]) -> FramePass:
         """Clip, then backbone on all frames."""
         clip, affines, valid = self.make_clip(inputs, batch_img_metas)
-        return FramePass(self.extract_feat(clip), clip.shape[1], tuple(clip.shape[-2:]), affines, valid)
+        return FramePass(
+            self.extract_feat(clip), clip.shape[1], tuple(clip.shape[-2:]),
+            affines, valid)
 
-    # ---- fusion -----------------------------------------------------------------------------------------------------
+    # ---- fusion -------------------------------------------------------------
 
     def fused_logits(self, head: nn.Module, frames: FramePass) -> Tensor:
-        """One head's logits fused over the frames: ``(N, K, h, w)`` (``(N, K, H, W)`` for ``'aligned'``)."""
+        """One head's logits fused over the frames: ``(N, K, h, w)``
+        (``(N, K, H, W)`` for ``'aligned'``)."""
         if self.fusion == 'features':
-            return head.forward(average_features(frames.feats, frames.num_frames))
+            return head.forward(
+                average_features(frames.feats, frames.num_frames))
         logits = head.forward(frames.feats)  # (N*T, K, h, w)
-        if self.fusion == 'logits':  # averaging commutes with the bilinear upsampling the head does afterwards
+        # averaging commutes with the bilinear upsampling the head does
+        # afterwards
+        if self.fusion == 'logits':
             return average_frames(logits, frames.num_frames)
-        logits = resize(logits, size=frames.size, mode='bilinear', align_corners=head.align_corners)
-        return fuse_aligned(logits.unflatten(0, (-1, frames.num_frames)), frames.affines, frames.valid)
+        logits = resize(
+            logits,
+            size=frames.size,
+            mode='bilinear',
+            align_corners=head.align_corners)
+        return fuse_aligned(
+            logits.unflatten(0, (-1, frames.num_frames)), frames.affines,
+            frames.valid)
 
-    def _head_loss(self, head: nn.Module, frames: FramePass, data_samples: SampleList) -> dict:
+    def _head_loss(self, head: nn.Module, frames: FramePass,
+                   data_samples: SampleList) -> dict:
         if self.fusion == 'features':
-            return head.loss(average_features(frames.feats, frames.num_frames), data_samples, self.train_cfg)
+            return head.loss(
+                average_features(frames.feats, frames.num_frames),
+                data_samples, self.train_cfg)
         return head.loss_by_feat(self.fused_logits(head, frames), data_samples)
 
     def _auxiliary_heads(self) -> Iterator[Tuple[str, nn.Module]]:
-        """``(loss prefix, head)`` of every auxiliary head, named as by :class:`EncoderDecoder`."""
+        """``(loss prefix, head)`` of every auxiliary head, named as by
+        :class:`EncoderDecoder`."""
         if not self.with_auxiliary_head:
             return
         if isinstance(self.auxiliary_head, nn.ModuleList):
-            yield from ((f'aux_{i}', head) for i, head in enumerate(self.auxiliary_head))
+            yield from ((f'aux_{i}', head)
+                        for i, head in enumerate(self.auxiliary_head))
         else:
             yield 'aux', self.auxiliary_head
 
-    # ---- mmseg entry points -----------------------------------------------------------------------------------------
+    # ---- mmseg entry points -------------------------------------------------
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
-        """Losses of the fused predictions against the reference frame's (the image's) labels.
+        """Losses of the fused predictions against the reference frame's
+        (the image's) labels.
 
         Args:
-            inputs (Tensor): Images ``(N, C, H, W)`` or clips ``(N, T, C, H, W)``.
-            data_samples (list[SegDataSample]): With ``gt_sem_seg`` of the image.
+            inputs (Tensor): Images ``(N, C, H, W)`` or clips
+                ``(N, T, C, H, W)``.
+            data_samples (list[SegDataSample]): With ``gt_sem_seg`` of the
+                image.
 
         Returns:
-            dict[str, Tensor]: ``decode.*`` and ``aux*.*`` losses, as for :class:`EncoderDecoder`.
+            dict[str, Tensor]: ``decode.*`` and ``aux*.*`` losses, as for
+            :class:`EncoderDecoder`.
         """
-        frames = self.frame_pass(inputs, [sample.metainfo for sample in data_samples])
-        losses = add_prefix(self._head_loss(self.decode_head, frames, data_samples), 'decode')
+        frames = self.frame_pass(inputs,
+                                 [sample.metainfo for sample in data_samples])
+        losses = add_prefix(
+            self._head_loss(self.decode_head, frames, data_samples), 'decode')
         for prefix, head in self._auxiliary_heads():
-            losses.update(add_prefix(self._head_loss(head, frames, data_samples), prefix))
+            losses.update(
+                add_prefix(
+                    self._head_loss(head, frames, data_samples), prefix))
         return losses
 
-    def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
+    def encode_decode(self, inputs: Tensor,
+                      batch_img_metas: List[dict]) -> Tensor:
         """Fused segmentation logits ``(N, K, H, W)`` at the input size."""
         frames = self.frame_pass(inputs, batch_img_metas)
         if self.fusion == 'features':
-            return self.decode_head.predict(average_features(frames.feats, frames.num_frames), batch_img_metas,
-                                            self.test_cfg)
-        return self.decode_head.predict_by_feat(self.fused_logits(self.decode_head, frames), batch_img_metas)
+            return self.decode_head.predict(
+                average_features(frames.feats, frames.num_frames),
+                batch_img_metas, self.test_cfg)
+        return self.decode_head.predict_by_feat(
+            self.fused_logits(self.decode_head, frames), batch_img_metas)
 
-    def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
-        """As :meth:`EncoderDecoder.predict`, for images ``(N, C, H, W)`` or clips ``(N, T, C, H, W)``."""
+    def predict(self,
+                inputs: Tensor,
+                data_samples: OptSampleList = None) -> SampleList:
+        """As :meth:`EncoderDecoder.predict`, for images ``(N, C, H, W)`` or
+        clips ``(N, T, C, H, W)``."""
         if data_samples is not None:
             batch_img_metas = [sample.metainfo for sample in data_samples]
         else:
             size = inputs.shape[-2:]
-            batch_img_metas = [dict(ori_shape=size, img_shape=size, pad_shape=size, padding_size=[0, 0, 0, 0])
-                               ] * inputs.shape[0]
-        return self.postprocess_result(self.inference(inputs, batch_img_metas), data_samples)
+            batch_img_metas = [
+                dict(
+                    ori_shape=size,
+                    img_shape=size,
+                    pad_shape=size,
+                    padding_size=[0, 0, 0, 0])
+            ] * inputs.shape[0]
+        return self.postprocess_result(
+            self.inference(inputs, batch_img_metas), data_samples)
 
-    def _forward(self, inputs: Tensor, data_samples: OptSampleList = None) -> Tensor:
-        """Fused decode-head logits without post-processing: ``(N, K, h, w)``."""
-        metas = [sample.metainfo for sample in data_samples] if data_samples is not None else [
-            dict(img_shape=inputs.shape[-2:])] * inputs.shape[0]
-        return self.fused_logits(self.decode_head, self.frame_pass(inputs, metas))
+    def _forward(self,
+                 inputs: Tensor,
+                 data_samples: OptSampleList = None) -> Tensor:
+        """Fused decode-head logits without post-processing:
+        ``(N, K, h, w)``."""
+        metas = [
+            sample.metainfo for sample in data_samples
+        ] if data_samples is not None else [dict(
+            img_shape=inputs.shape[-2:])] * inputs.shape[0]
+        return self.fused_logits(self.decode_head,
+                                 self.frame_pass(inputs, metas))
 
-    def slide_inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
-        """Sliding-window inference over images or clips: every frame of a clip is cropped at the same window.
+    def slide_inference(self, inputs: Tensor,
+                        batch_img_metas: List[dict]) -> Tensor:
+        """Sliding-window inference over images or clips: every frame of a clip
+        is cropped at the same window.
 
-        As :meth:`EncoderDecoder.slide_inference`; in addition each window's metainfo gets the window's own
-        ``img_shape`` (for every sample, without touching the caller's dicts) and ``frame_affines`` re-expressed
-        for the window, so ``'aligned'`` fusion stays exact on crops. (Padding inside a window is not masked.)
+        As :meth:`EncoderDecoder.slide_inference`; in addition each window's
+        metainfo gets the window's own ``img_shape`` (for every sample, without
+        touching the caller's dicts) and ``frame_affines`` re-expressed for the
+        window, so ``'aligned'`` fusion stays exact on crops. (Padding inside a
+        window is not masked.)
 
         Args:
             inputs (Tensor): ``(N, C, H, W)`` or ``(N, T, C, H, W)``.
@@ -252,7 +353,8 @@ class ClipEncoderDecoder(EncoderDecoder):
         h_img, w_img = inputs.shape[-2:]
         h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
         w_grids = max(w_img - w_crop + w_stride - 1, 0) // w_stride + 1
-        preds = inputs.new_zeros((inputs.shape[0], self.out_channels, h_img, w_img))
+        preds = inputs.new_zeros(
+            (inputs.shape[0], self.out_channels, h_img, w_img))
         count = inputs.new_zeros((inputs.shape[0], 1, h_img, w_img))
         for h_idx in range(h_grids):
             for w_idx in range(w_grids):
@@ -260,17 +362,23 @@ class ClipEncoderDecoder(EncoderDecoder):
                 x2 = min(w_idx * w_stride + w_crop, w_img)
                 y1, x1 = max(y2 - h_crop, 0), max(x2 - w_crop, 0)
                 crop = inputs[..., y1:y2, x1:x2]
-                crop_metas = [self._window_meta(meta, crop.shape[-2:], (y1, x1)) for meta in batch_img_metas]
+                crop_metas = [
+                    self._window_meta(meta, crop.shape[-2:], (y1, x1))
+                    for meta in batch_img_metas
+                ]
                 logits = self.encode_decode(crop, crop_metas)
                 preds += F.pad(logits, (x1, w_img - x2, y1, h_img - y2))
                 count[..., y1:y2, x1:x2] += 1
         return preds / count
 
     @staticmethod
-    def _window_meta(meta: dict, size: torch.Size, offset: Tuple[int, int]) -> dict:
+    def _window_meta(meta: dict, size: torch.Size, offset: Tuple[int,
+                                                                 int]) -> dict:
         """A copy of ``meta`` for a window of ``size`` at pixel ``offset``."""
-        window = dict(meta, img_shape=size)  # a torch.Size img_shape tells the heads to upsample to the window
+        # a torch.Size img_shape tells the heads to upsample to the window
+        window = dict(meta, img_shape=size)
         if meta.get('frame_affines') is not None:
             theta = torch.as_tensor(meta['frame_affines'], dtype=torch.float32)
-            window['frame_affines'] = reframe_affines(theta, tuple(meta['img_shape'][:2]), tuple(size), offset)
+            window['frame_affines'] = reframe_affines(
+                theta, tuple(meta['img_shape'][:2]), tuple(size), offset)
         return window

@@ -1,4 +1,5 @@
-"""What every temporal module shares: the clip layout it reads and its registration in mmseg and mmpretrain."""
+"""What every temporal module shares: the clip layout it reads and its
+registration in mmseg and mmpretrain."""
 from typing import Type
 
 from mmengine.model import BaseModule
@@ -8,12 +9,14 @@ from torch import Tensor
 
 
 def register_in_mmseg_and_mmpretrain(name: str):
-    """Class decorator: register under ``name`` in mmseg's and mmpretrain's MODELS (harmless if already there)."""
+    """Class decorator: register under ``name`` in mmseg's and mmpretrain's
+    MODELS (harmless if already there)."""
 
     def register(cls: Type) -> Type:
         for registry in (MODELS, MMPRETRAIN_MODELS):
             if registry.module_dict.get(name) is not cls:
-                registry.register_module(name=name, module=cls, force=name in registry.module_dict)
+                registry.register_module(
+                    name=name, module=cls, force=name in registry.module_dict)
         return cls
 
     return register
@@ -29,17 +32,20 @@ def check_num_segments(value: int) -> int:
 class TemporalModule(BaseModule):
     """Base of the modules that mix features across the frames of clips.
 
-    A batch of clips is flattened frame-major, ``(N * T, C, H, W)`` with row ``n * T + t`` = frame ``t`` of clip
-    ``n``; ``num_segments`` is T. It may be changed at run time (a segmentor sets it per batch). With T = 1 there is
-    no neighbouring frame and a temporal module returns its input object unchanged, so the network is exactly 2-D.
+    A batch of clips is flattened frame-major, ``(N * T, C, H, W)`` with row
+    ``n * T + t`` = frame ``t`` of clip ``n``; ``num_segments`` is T. It may be
+    changed at run time (a segmentor sets it per batch). With T = 1 there is no
+    neighbouring frame and a temporal module returns its input object
+    unchanged, so the network is exactly 2-D.
 
     Args:
         num_segments (int): Frames per clip, T.
         init_cfg (dict | list[dict], optional): Initialisation config.
     """
 
-    #: Where a backbone inserts the module in a block by default: ``'input'`` of the residual branch's first conv
-    #: or ``'output'`` of its last conv (before that conv's norm).
+    # : Where a backbone inserts the module in a block by default: ``'input'``
+    # of the residual branch's first conv : or ``'output'`` of its last conv
+    # (before that conv's norm).
     default_position = 'output'
 
     def __init__(self, num_segments: int = 8, init_cfg=None) -> None:
@@ -55,14 +61,20 @@ class TemporalModule(BaseModule):
         self._num_segments = check_num_segments(value)
 
     def clip_view(self, x: Tensor) -> Tensor:
-        """``(N * T, C, H, W)`` -> ``(N, T, C, H, W)`` view, with a clear error when N * T is not a multiple of T."""
+        """``(N * T, C, H, W)`` -> ``(N, T, C, H, W)`` view, with a clear error
+        when N * T is not a multiple of T."""
         if x.dim() != 4:
-            raise ValueError(f'{type(self).__name__} expects (N*T, C, H, W) features, got shape {tuple(x.shape)}')
+            raise ValueError(
+                f'{type(self).__name__} expects (N*T, C, H, W) features, got '
+                f'shape {tuple(x.shape)}')
         frames = x.shape[0]
         if frames % self.num_segments:
-            raise ValueError(f'{type(self).__name__}: batch of {frames} frames is not a whole number of clips '
-                             f'of num_segments={self.num_segments} frames')
-        return x.view(frames // self.num_segments, self.num_segments, *x.shape[1:])
+            raise ValueError(
+                f'{type(self).__name__}: batch of {frames} frames is not a '
+                'whole number of clips '
+                f'of num_segments={self.num_segments} frames')
+        return x.view(frames // self.num_segments, self.num_segments,
+                      *x.shape[1:])
 
     def extra_repr(self) -> str:
         return f'num_segments={self.num_segments}'
