@@ -1,12 +1,12 @@
-# One entry point. `make demo` runs the main job on the bundled sample; `make test` runs the test suite; `make lint`
-# runs the lint gate (pre-commit: flake8, isort, yapf). Each sets up .venv first, and only when requirements/,
-# setup.py or the install scripts changed since the last set-up.
+# One entry point. `make demo` runs the main job on the bundled sample; `make test` runs the test suite, `make test-fast`
+# its unit layer (no Runner, no subprocess); `make lint` runs the lint gate (pre-commit: flake8, isort, yapf). Each
+# sets up .venv first, and only when requirements/, setup.py or the install scripts changed since the last set-up.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.das_mmseg_installed
 PYTEST_ARGS ?=
 
-.PHONY: env demo test lint benchmark clean
+.PHONY: env demo test test-fast lint benchmark clean
 env: $(STAMP)
 
 $(STAMP): requirements/torch.txt requirements/build.txt requirements/runtime.txt requirements/tests.txt \
@@ -20,6 +20,9 @@ demo: env
 
 test: env
 	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+test-fast: env
+	$(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
 
 lint: env
 	$(VENV)/bin/pre-commit run --all-files --show-diff-on-failure

@@ -303,6 +303,7 @@ def test_registered_and_bad_config():
             ClipCell(**bad)
 
 
+@pytest.mark.slow
 def test_visualize_clip_tool(tmp_path):
     import importlib.util
     spec = importlib.util.spec_from_file_location(

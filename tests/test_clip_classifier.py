@@ -202,6 +202,7 @@ def write_custom_dataset(root: str, crops, classes) -> None:
                          osp.join(root, CAMVID_CLASSES[label], f'{i:03d}.png'))
 
 
+@pytest.mark.slow
 def test_mmpretrain_runner_trains_and_evaluates(tmp_path):
     """CamVid crops labelled by dominant class, in CustomDataset folders (the
     classes both splits have)."""

@@ -362,6 +362,7 @@ def runner_cfg(work_dir: str, model: dict) -> Config:
             log_level='WARNING'))
 
 
+@pytest.mark.slow
 def test_runner_trains_and_evaluates_miou_then_tests_with_tta(tmp_path):
     """IterBasedTrainLoop + IoUMetric on real images; then the test loop with
     SegTTAModel (flip and two scales), the model swap ``tools/test.py --tta``

@@ -14,7 +14,7 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, SAMPLE, run_tool
+from fixtures import ROOT, SAMPLE, run_tool
 from mmengine.config import Config
 from mmengine.runner import Runner
 
@@ -275,6 +275,7 @@ def model_of(runner):
                                           'module') else runner.model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('path', CONFIGS, ids=config_id)
 def test_config_trains_one_iteration_on_a_stand_in(path, tmp_path, stand_ins,
                                                    monkeypatch):
@@ -344,6 +345,7 @@ def test_readme_datasets_section_gives_every_layout():
                                      f'{expected}')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('path', MODEL_PIECES, ids=config_id)
 def test_model_piece_builds_and_trains_on_real_images(path):
     """The _base_/models pieces (GSF/TSM on ResNet-18/50 and MobileNetV2;
@@ -388,6 +390,7 @@ def test_model_piece_builds_and_trains_on_real_images(path):
             and model.clip_cell.alpha.grad.abs().sum() > 0)
 
 
+@pytest.mark.slow
 def test_demo_runs_search_policy_training_and_evaluation(tmp_path):
     """configs/das_demo.py through tools/train.py, shortened: search, policy
     JSON + PNGs, training, mIoU."""

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, SAMPLE, run_tool
+from fixtures import ROOT, SAMPLE, run_tool
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
@@ -93,6 +93,7 @@ class RecordResumeState(Hook):
         self.lr = runner.optim_wrapper.get_lr()['lr'][0]
 
 
+@pytest.mark.slow
 def test_train_evaluate_and_resume(tmp_path):
     runner = Runner.from_cfg(
         smoke_cfg(tmp_path, max_iters=20, experiment_name='first'))
@@ -182,6 +183,7 @@ def test_unsafe_checkpoint_is_refused(tmp_path, payload):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_unsafe_checkpoint_refused_on_resume(tmp_path):
     cfg = smoke_cfg(tmp_path, max_iters=10, experiment_name='evil_resume')
     path = str(tmp_path / 'iter_10.pth')
@@ -204,6 +206,7 @@ def test_checkpoint_errors_name_the_file(tmp_path):
         _load_checkpoint(str(truncated))
 
 
+@pytest.mark.slow
 def test_clear_errors_before_training(tmp_path):
     with pytest.raises(
             FileNotFoundError,
@@ -275,6 +278,7 @@ def test_mmcv_checks(monkeypatch):
         check_mmcv()
 
 
+@pytest.mark.slow
 def test_cli_train_resume_and_test(tmp_path):
     wd = str(tmp_path / 'wd')
     base = [
@@ -306,6 +310,7 @@ def test_cli_train_resume_and_test(tmp_path):
         for f in files) == 16
 
 
+@pytest.mark.slow
 def test_dist_train_two_processes_on_cpu(tmp_path):
     wd = str(tmp_path / 'dist')
     proc = run_tool([
@@ -325,12 +330,14 @@ def test_dist_train_two_processes_on_cpu(tmp_path):
     assert osp.isfile(osp.join(wd, 'iter_10.pth'))
 
 
+@pytest.mark.slow
 def test_build_recipe_skips_installed_mmcv():
     proc = run_tool(['tools/setup/build_mmcv.sh'], timeout=120)
     assert 'already installed' in proc.stdout
     assert 'building' not in proc.stdout
 
 
+@pytest.mark.slow
 def test_benchmark_foundation_reports_ratios():
     proc = run_tool([
         'tools/benchmark.py', 'foundation', '--warmup', '1', '--repeats', '2',

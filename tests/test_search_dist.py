@@ -5,8 +5,9 @@ import json
 import os.path as osp
 import textwrap
 
+import pytest
 import torch
-from conftest import ROOT, SAMPLE, run_tool
+from fixtures import ROOT, SAMPLE, run_tool
 from mmengine.runner.checkpoint import _load_checkpoint
 
 import das_mmseg  # noqa: F401  the safe checkpoint loader
@@ -42,6 +43,7 @@ class DumpClipCell(Hook):
 '''
 
 
+@pytest.mark.slow
 def test_two_processes_keep_alpha_equal_and_export_one_policy(tmp_path):
     (tmp_path / 'das_probe.py').write_text(PROBE)
     config = tmp_path / 'search_dist.py'

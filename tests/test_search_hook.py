@@ -8,7 +8,7 @@ import re
 import cv2
 import pytest
 import torch
-from conftest import ROOT, SAMPLE
+from fixtures import ROOT, SAMPLE
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
@@ -24,8 +24,8 @@ from das_mmseg.utils.launch import adapt_to_cpu
 SMOKE = osp.join(ROOT, 'configs', 'smoke_camvid_sample.py')
 CROP = (64, 64)
 
-# tiny tensors: see conftest.one_thread
-pytestmark = pytest.mark.usefixtures('one_thread')
+# tiny tensors: see conftest.one_thread; every test runs a Runner
+pytestmark = [pytest.mark.usefixtures('one_thread'), pytest.mark.slow]
 
 
 def search_cfg(work_dir,
