@@ -1,5 +1,5 @@
 from .camvid import CamVidDataset
-from .transforms import ImageToVideo  # noqa: F401
+from .split import DatasetPart, split_indices
+from .transforms import ImageToVideo
 
-__all__ = ['CamVidDataset']
-from .split import DatasetPart, split_indices  # noqa: F401
+__all__ = ['CamVidDataset', 'ImageToVideo', 'DatasetPart', 'split_indices']
