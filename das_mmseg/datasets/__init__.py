@@ -1,5 +1,5 @@
 from .camvid import CamVidDataset
-from .split import DatasetPart, split_indices
+from .dataset_split import DatasetSplit, split_indices
 from .transforms import ImageToVideo
 
-__all__ = ['CamVidDataset', 'ImageToVideo', 'DatasetPart', 'split_indices']
+__all__ = ['CamVidDataset', 'ImageToVideo', 'DatasetSplit', 'split_indices']

@@ -1,4 +1,4 @@
-# Hooks register on import; one line per module.
+from .das_policy_hook import DASPolicyHook
 from .das_search_hook import DASSearchHook
 
-__all__ = ['DASSearchHook']
+__all__ = ['DASPolicyHook', 'DASSearchHook']
