@@ -584,10 +584,75 @@ def test_registered_and_bad_config():
         (dict(padding_mode='wrap'),
          r"padding_mode must be one of \('zeros', 'border', 'reflection'\)"),
         (dict(temperature=0),
-         'ClipCell: temperature must be a finite number > 0, got 0')
+         'ClipCell: temperature must be a finite number > 0, got 0'),
+        (dict(temperature=float('nan')), 'temperature .* got nan'),
+        (dict(alpha_std=-1), 'alpha_std must be a finite number >= 0'),
+        (dict(ops='zoom'), "ops must be a list of op names, got 'zoom'"),
+        (dict(edges_per_node=0),
+         'ClipCell: edges_per_node must be an integer >= 1, got 0'),
+        (dict(magnitude_seed=-1), r'magnitude_seed must be an integer in '
+         r'\[0, 9223372036854775807\], got -1'),
+        (dict(magnitude_seed=1.5), 'magnitude_seed .* got 1.5'),
+        (dict(learn_magnitudes='yes'),
+         "learn_magnitudes must be True or False, got 'yes'"),
+        (dict(node_aggregation='max'),
+         r"ClipCell: node_aggregation must be one of \('sum', 'mean'\)"),
+        (dict(max_clip_elements=0),
+         'max_clip_elements must be an integer >= 1, got 0'),
+        (dict(mean=MEAN), 'give both mean and std, or neither'),
+        (dict(mean=MEAN, std=(1, 1)), 'mean has 3 channels, std 2'),
+        (dict(mean=MEAN, std=(1, 0, 1)),
+         r'std must be a non-empty sequence of positive numbers'),
+        (dict(mean='abc', std=STD), 'mean must be a non-empty sequence'),
+        (dict(channel_order='hsv'), 'channel_order must be one of'),
+        (dict(magnitudes=dict(zoom=float('inf'))),
+         "magnitude of 'zoom' must be a finite number, got inf"),
+        (dict(magnitudes=dict(identity=0.3)),
+         "op 'identity' takes no magnitude, got 0.3"),
+        (dict(magnitudes=[[0.1] * 5] * 3),
+         r'magnitudes must be a dict op name → number or an \(E, K\) = '
+         r'\(14, 5\) nested sequence'),
     ]:
         with pytest.raises((ValueError, KeyError), match=match):
             ClipCell(**bad)
+
+
+def test_forward_refuses_bad_images_and_absurd_clips(images):
+    cell = ClipCell(num_frames=4, mean=MEAN, std=STD, max_clip_elements=10**6)
+    for bad, error, match in [
+        (images[:1, :2], ValueError,
+         r'ClipCell.forward: images have 2 channels, expected 3 \(the length '
+         r'of mean/std\)'),
+        (images[:1, ..., :0], ValueError, r'have an empty dimension'),
+        (images[0], ValueError, r'images must be 4-D'),
+        ((images[:1] * 50).byte(), TypeError, r'must be floating point'),
+    ]:
+        with pytest.raises(error, match=match):
+            cell(bad)
+    # 4 x 4 x 3 x 300 x 300 = 4.3M elements > 1M: refused, nothing allocated
+    huge = images[:1, :, :1, :1].expand(4, 3, 300, 300)
+    with pytest.raises(
+            ValueError,
+            match=(r'ClipCell.forward: a clip of shape \(4, 4, 3, 300, 300\) '
+                   r'\(N, T, C, H, W\) has 4,320,000 elements, more than the '
+                   r'limit of 1,000,000 \(max_clip_elements\)')):
+        cell(huge)
+
+
+def test_damaged_checkpoint_state_is_refused():
+    cell = ClipCell(num_frames=4)
+    state = cell.state_dict()
+    state['magnitude_values'][3, 1] = float('nan')
+    with pytest.raises(ValueError, match=r'magnitude_values holds non-finite'):
+        ClipCell(num_frames=4).load_state_dict(state)
+    with pytest.raises(ValueError, match='must be a dict with a "policy"'):
+        cell.set_extra_state('rotate')
+    other = ClipCell(num_frames=8).discretize().to_dict()
+    with pytest.raises(
+            PolicyError,
+            match=r"checkpoint's clip cell policy does not fit this cell: .*"
+            r'makes 8-frame clips, not num_frames=4'):
+        cell.set_extra_state(dict(policy=other))
 
 
 @pytest.mark.slow
