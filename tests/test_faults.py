@@ -378,6 +378,11 @@ def test_resume_falls_back_to_newest_intact_checkpoint(tmp_path, capsys):
     work_dir = tmp_path / 'run'
     work_dir.mkdir()
     assert find_resumable_checkpoint(str(work_dir)) is None  # fresh run
+    cfg = Config(dict(work_dir=str(work_dir), resume=True))
+    resolve_resume(cfg)  # a --work-dir typo would restart silently
+    assert cfg.get('load_from') is None
+    assert 'holds no checkpoint yet; training starts from scratch' in (
+        warnings_of(capsys))
     first = small_checkpoint(work_dir / 'iter_10.pth')
     second = small_checkpoint(work_dir / 'iter_20.pth')
     best = small_checkpoint(work_dir / 'best_mIoU_iter_20.pth')
