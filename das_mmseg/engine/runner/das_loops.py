@@ -357,8 +357,10 @@ class DASLoopMixin:
         policy = copy.deepcopy(whole)
         policy.update(overrides)
         if 'dataset' in overrides:
-            # a separate policy set: every training sample trains the weights
-            weight = None
+            # a separate policy set: every training sample trains the
+            # weights; the search draws them from a loader of its own, so
+            # that the training phase starts its own stream afresh
+            weight = copy.deepcopy(whole) if self.retrain else None
         else:
             weight = copy.deepcopy(whole)
             for part, cfg in (('weight', weight), ('policy', policy)):
@@ -820,8 +822,7 @@ class DASIterBasedTrainLoop(DASLoopMixin, IterBasedTrainLoop):
         train_cfg, weight_cfg, policy_cfg = self._dataloader_cfgs(dataloader)
         super().__init__(runner, train_cfg, max_iters, val_begin, val_interval,
                          dynamic_intervals)
-        # mmengine's iterator over the loader: the phases open their own
-        self.dataloader_iterator = None
+        self._weight_stream = None
         self._build_part_loaders(runner, weight_cfg, policy_cfg)
 
     @property
@@ -838,21 +839,29 @@ class DASIterBasedTrainLoop(DASLoopMixin, IterBasedTrainLoop):
         return self._max_length
 
     def _open_weight_stream(self) -> None:
-        if self.phase == 'search':
-            loader, drawn = self.weight_dataloader, self._iter
-        elif self.retrain and self.mode != 'train':
-            loader, drawn = self.dataloader, self._iter - self.switch_point
-        elif self.dataloader_iterator is not None:
+        if (self.phase == 'search'
+                and self.weight_dataloader is not self.dataloader):
+            # retrain=True: the weight part has a loader of its own
+            self._weight_stream = EndlessBatches(
+                self.weight_dataloader, skip=self._iter)
+            return
+        if self._weight_stream is self.dataloader_iterator:
             return  # warm start: the weight part's stream goes on
-        else:
-            loader, drawn = self.dataloader, self._iter
+        # The loop's own loader is drawn from mmengine's iterator, opened
+        # when the loop was built: an InfiniteSampler serves one iterator
+        # only (a second one would find its index generator closed).
+        drawn = self._iter
+        if self.phase == 'train' and self.retrain and self.mode != 'train':
+            drawn -= self.switch_point
         if drawn:
             print_log(
                 f'Advance the dataloader {drawn} steps to skip data that has '
                 'already been trained',
                 logger='current',
                 level=logging.INFO)
-        self.dataloader_iterator = EndlessBatches(loader, skip=drawn)
+        for _ in range(drawn):
+            next(self.dataloader_iterator)
+        self._weight_stream = self.dataloader_iterator
 
     def run(self) -> torch.nn.Module:
         """Search, switch and train."""
@@ -868,7 +877,7 @@ class DASIterBasedTrainLoop(DASLoopMixin, IterBasedTrainLoop):
             if self._iter >= self.max_iters or self.stop_training:
                 break
             self.runner.model.train()
-            self.run_iter(next(self.dataloader_iterator))
+            self.run_iter(next(self._weight_stream))
             if self._should_validate():
                 self.runner.val_loop.run()
         self.runner.call_hook('after_train_epoch')
