@@ -283,14 +283,58 @@ def test_resume_refuses_what_it_cannot_follow(one_command, tmp_path, at, loop,
         runner.train()
 
 
-def test_resume_needs_the_loop_state(one_command, tmp_path):
-    checkpoint = _load_checkpoint(str(one_command['work_dir'] / 'iter_2.pth'))
-    del checkpoint['message_hub']['runtime_info']['das_loop']
-    torch.save(checkpoint, tmp_path / 'other_loop.pth')
+def without(key):
+
+    def tamper(checkpoint):
+        del checkpoint['message_hub']['runtime_info'][key]
+
+    return tamper
+
+
+def bogus_weight(checkpoint):
+    initial = checkpoint['message_hub']['runtime_info']['das_initial_state']
+    initial['model']['backbone.bogus'] = torch.zeros(1)
+
+
+def no_cell_state(checkpoint):
+    del checkpoint['state_dict']['clip_cell._extra_state']
+
+
+@pytest.mark.parametrize(
+    'at, tamper, message',
+    [(2, without('das_loop'), r'without DAS loop state'),
+     (2, without('das_initial_state'),
+      r'holds no initial state .* to retrain from'),
+     (2, bogus_weight,
+      r'initial state in the checkpoint does not fit .* unexpected: '
+      r"\['backbone.bogus'\]"),
+     (4, no_cell_state,
+      r'the search ended at iteration 3, but the clip cell of the checkpoint '
+      r'holds no policy')],
+    ids=['loop_state', 'initial_state', 'initial_state_misfit', 'policy'])
+def test_resume_needs_the_checkpoint_state(one_command, tmp_path, at, tamper,
+                                           message):
+    checkpoint = _load_checkpoint(
+        str(one_command['work_dir'] / f'iter_{at}.pth'))
+    tamper(checkpoint)
+    torch.save(checkpoint, tmp_path / 'tampered.pth')
     runner = Runner.from_cfg(
-        resume_cfg(tmp_path / 'work', tmp_path / 'other_loop.pth', **SEARCH))
-    with pytest.raises(ValueError, match=r'without DAS loop state'):
+        resume_cfg(tmp_path / 'work', tmp_path / 'tampered.pth', **SEARCH))
+    with pytest.raises(ValueError, match=message):
         runner.train()
+
+
+def test_a_val_runner_evaluates_the_trained_clip_model(one_command, tmp_path):
+    """The hook stays out of a validation run, and the checkpoint alone
+    (its cell's state) renders the derived policy."""
+    cfg = search_cfg(tmp_path, val=True, **SEARCH)
+    cfg.load_from = str(one_command['work_dir'] / 'iter_6.pth')
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.val()
+    assert metrics['mIoU'] == scalars(one_command['work_dir'])[-1]['mIoU']
+    assert model_of(runner).clip_cell.policy == model_of(
+        one_command['runner']).clip_cell.policy
+    assert not (tmp_path / 'das_policy.json').exists()
 
 
 # --- the two-stage route ---------------------------------------------------
@@ -326,13 +370,14 @@ def test_search_then_train_from_the_file_equals_one_command(
 
 
 def test_warm_start_goes_on_from_the_searched_weights(tmp_path):
-    runner, records = train(
-        search_cfg(
-            tmp_path,
-            retrain=False,
-            search_iters=3,
-            max_iters=5,
-            policy_interval=2))
+    cfg = search_cfg(
+        tmp_path,
+        retrain=False,
+        search_iters=3,
+        max_iters=5,
+        policy_interval=2)
+    cfg.model.clip_cell.learn_magnitudes = True
+    runner, records = train(cfg)
     assert runner.iter == runner.train_loop.max_iters == 5
     assert [r['phase'] for r in records] == ['search'] * 3 + ['train'] * 2
     # α steps at iterations 0 and 2 only
@@ -344,8 +389,16 @@ def test_warm_start_goes_on_from_the_searched_weights(tmp_path):
     assert records[3]['momentum'] and records[3]['lr'] < records[2]['lr']
     train_set = runner.train_dataloader.dataset
     assert isinstance(train_set, DatasetSplit) and train_set.part == 'weight'
-    lines = [line for line in scalars(tmp_path) if 'loss' in line]
-    assert [line['step'] for line in lines if 'das_loss' in line] == [1, 3]
+    lines = scalars(tmp_path)
+    losses = [line for line in lines if 'loss' in line]
+    assert [line['step'] for line in losses if 'das_loss' in line] == [1, 3]
+    # the learned magnitudes are logged and drawn
+    moved = [
+        line['das/magnitude/edge0/shift_x'] for line in lines
+        if 'das/magnitude/edge0/shift_x' in line
+    ]
+    assert len(moved) == 3 and moved[0] != moved[-1]
+    assert cv2.imread(str(tmp_path / 'das_alpha.png')) is not None
 
 
 # --- the epoch-based loop ----------------------------------------------------
@@ -401,6 +454,8 @@ def built(tmp_path_factory):
       r"train_cfg.mode must be one of .*got 'searching'"),
      (dict(search_iters=None), ValueError,
       r'search_iters must be an integer >= 1 in mode .*got None'),
+     (dict(max_iters=0), ValueError,
+      r'train_cfg.max_iters must be an integer >= 1, but got 0'),
      (dict(policy_interval=0), ValueError,
       r'policy_interval must be an integer >= 1 .*got 0'),
      (dict(retrain=1), ValueError, r'retrain must be True or False'),
@@ -427,6 +482,18 @@ def test_loop_arguments_are_checked(built, loop, error, message):
         DASIterBasedTrainLoop(runner, cfg.train_dataloader, **settings)
 
 
+def test_loop_splits_a_dataloader_config_only(built):
+    runner, cfg = built
+    init_default_scope('mmseg')
+    loader = runner.build_dataloader(cfg.train_dataloader)
+    with pytest.raises(
+            TypeError,
+            match=(r'builds the weight and policy parts of the training set '
+                   r'itself: train_dataloader must be a config dict, but got '
+                   r'a DataLoader')):
+        DASIterBasedTrainLoop(runner, loader, max_iters=3, search_iters=3)
+
+
 class Hack(Hook):
     """Sets α requires_grad before the loop starts, as a custom cell might."""
 
@@ -436,17 +503,6 @@ class Hack(Hook):
 
 def no_cell(cfg):
     cfg.model.clip_cell = None
-    return cfg
-
-
-def plain_optim_wrapper(cfg):
-    cfg.optim_wrapper = dict(type='OptimWrapper', optimizer=cfg.optimizer)
-    cfg.param_scheduler = cfg.param_scheduler['model']
-    return cfg
-
-
-def listed_schedule(cfg):
-    cfg.param_scheduler = cfg.param_scheduler['model']
     return cfg
 
 
@@ -465,11 +521,6 @@ def plain_loop(cfg):
     [(no_cell,
       (), TypeError, r'DASIterBasedTrainLoop needs a model with a clip cell.*'
       r'ClipEncoderDecoder has clip_cell=None'),
-     (plain_optim_wrapper, (), TypeError,
-      r"in mode 'search_and_train' needs an optimizer for the weights and "
-      r'one for the policy: set optim_wrapper=dict\(constructor='),
-     (listed_schedule, (), TypeError,
-      r'param_scheduler must give the schedulers of each optimizer'),
      (default_end, (), ValueError,
       r'param_scheduler.model\[0\] \(PolyLR\) ends after 6 iterations, search '
       r'and training together .* lasts the training phase, 3 iterations'),
@@ -479,10 +530,7 @@ def plain_loop(cfg):
      (lambda cfg: cfg, (Hack(), ), RuntimeError,
       r"the clip cell's architecture parameters require grad outside its "
       r'arch_grad\(\) context')],
-    ids=[
-        'no_cell', 'plain_optim_wrapper', 'listed_schedule', 'default_end',
-        'plain_loop', 'alpha_requires_grad'
-    ])
+    ids=['no_cell', 'default_end', 'plain_loop', 'alpha_requires_grad'])
 def test_run_guards(tmp_path, change, hooks, error, message):
     runner = Runner.from_cfg(change(search_cfg(tmp_path, **SEARCH)))
     for hook in hooks:
