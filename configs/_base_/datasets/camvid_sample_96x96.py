@@ -6,6 +6,7 @@ crop_size = (96, 96)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    {{_base_.label_guard}},
     dict(
         type='RandomResize',
         scale=(240, 180),

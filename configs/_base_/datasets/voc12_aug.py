@@ -16,9 +16,12 @@
 # --nproc 8
 _base_ = ['mmseg::_base_/datasets/pascal_voc12_aug.py']
 crop_size = (380, 380)
+# stops at a label outside [0, 21) other than 255, naming the file
+label_guard = dict(type='CheckSegLabels', num_classes=21, ignore_index=255)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    label_guard,
     dict(
         type='RandomResize',
         scale=(400, 400),  # long side 400 x ratio
@@ -28,6 +31,30 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(2048, 512), keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    label_guard,
+    dict(type='PackSegInputs'),
+]
+img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]  # mmseg's
+tta_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(type='Resize', scale_factor=r, keep_ratio=True)
+                for r in img_ratios
+            ],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal')
+            ], [dict(type='LoadAnnotations')], [label_guard],
+            [dict(type='PackSegInputs')]
+        ])
 ]
 # mmseg's train + aug lists again: a child's list replaces its base's whole
 train_dataloader = dict(
@@ -41,3 +68,5 @@ train_dataloader = dict(
         for split, seg_map_path in (('train', 'SegmentationClass'),
                                     ('aug', 'SegmentationClassAug'))
     ]))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
