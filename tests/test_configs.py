@@ -100,7 +100,14 @@ def load_config(path: str) -> Config:
     (mmengine's ``format_python_code`` option; about a second per config).
     """
     if path not in _CONFIGS:
-        _CONFIGS[path] = Config.fromfile(path, format_python_code=False)
+        cfg = Config.fromfile(path)
+        # fromfile ignores format_python_code for these configs (mmengine
+        # 0.10.7 passes it on only for lazy-import ones): set it here
+        _CONFIGS[path] = Config(
+            cfg.to_dict(),
+            cfg_text=cfg.text,
+            filename=cfg.filename,
+            format_python_code=False)
     return copy.deepcopy(_CONFIGS[path])
 
 
