@@ -11,23 +11,28 @@ from mmpretrain.registry import TRANSFORMS as MMPRETRAIN_TRANSFORMS
 from mmseg.registry import TRANSFORMS
 
 import das_mmseg  # noqa: F401
-from das_mmseg.augment import Policy
+from das_mmseg.augment import Policy, PolicyError
 from das_mmseg.datasets.transforms import ImageToVideo
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SAMPLE = osp.join(ROOT, 'data/camvid_sample')
 NAME = '0001TP_006690'
 OPS = ('identity', 'shift_x', 'shift_y', 'zoom', 'rotate', 'brightness')
+# pans of whole pixels in sequence (12 px right, then 9 px down per frame
+# step on the 240x180 image): each frame is exactly one warp of the image
 CHAIN = dict(
-    version=1,
+    version=2,
     ops=list(OPS),
     num_frames=4,
     progression='signed',
-    magnitudes=dict(shift_x=0.05, rotate=8.0),
-    nodes=[[dict(source=0, op='shift_x')], [dict(source=2, op='rotate')]])
+    nodes=[[dict(source=0, op='shift_x', magnitude=0.05)],
+           [dict(source=2, op='shift_y', magnitude=0.05)]])
 BLEND = dict(
-    CHAIN, nodes=[[dict(source=0, op='shift_x'),
-                   dict(source=1, op='rotate')]])
+    CHAIN,
+    nodes=[[
+        dict(source=0, op='shift_x', magnitude=0.05),
+        dict(source=1, op='rotate', magnitude=8.0)
+    ]])
 
 
 def build(transforms) -> Compose:
@@ -68,7 +73,7 @@ def test_frame_affines_replay_the_frames():
     affines = out['frame_affines']
     assert affines.shape == (4, 2, 3) and affines.dtype == np.float32
     assert np.array_equal(affines[2], np.eye(3, dtype=np.float32)[:2])
-    # the chain shift -> rotate is one warp: F.affine_grid with the affines
+    # the chain of pans is one warp: F.affine_grid with the affines
     # reproduces every frame
     src = torch.from_numpy(image).permute(2, 0,
                                           1).float().expand(4, -1, -1, -1)
@@ -158,3 +163,47 @@ def test_float_images_and_registries():
             match=(r"padding_mode must be one of \('zeros', 'border', "
                    r"'reflection'\)")):
         ImageToVideo(CHAIN, padding_mode='wrap')
+
+
+@pytest.mark.parametrize('img,error,match', [
+    (np.zeros((0, 40, 3), np.uint8), ValueError,
+     r"ImageToVideo: the image of 'x.jpg' has shape \(0, 40, 3\); expected "
+     r'\(H, W\) or \(H, W, C\) with every size >= 1'),
+    (np.zeros(
+        (30, 40, 3, 2), np.uint8), ValueError, r'has shape \(30, 40, 3, 2\)'),
+    (np.zeros((30, 40, 3), np.int32), TypeError,
+     r'has dtype int32; expected uint8 or floating point'),
+    (np.full((30, 40, 3), np.nan,
+             np.float32), ValueError, r'holds NaN or infinite pixel values'),
+    ([[0, 1]], TypeError, r'must be a numpy array \(H, W\[, C\]\), got list'),
+])
+def test_bad_images_name_the_file(img, error, match):
+    with pytest.raises(error, match=match):
+        ImageToVideo(CHAIN)(dict(img=img, img_path='x.jpg'))
+
+
+def test_bad_settings_and_absurd_clips_are_refused():
+    with pytest.raises(
+            PolicyError,
+            match=(r'ImageToVideo\(policy=...\): unsupported policy version '
+                   r'3')):
+        ImageToVideo(dict(CHAIN, version=3))
+    with pytest.raises(PolicyError, match=r'ImageToVideo.*cannot read'):
+        ImageToVideo('/nonexistent/policy.json')
+    with pytest.raises(
+            ValueError,
+            match=r"frame_jitter\['brightness'\] must be a finite"
+            r' number >= 0, got nan'):
+        ImageToVideo(CHAIN, frame_jitter=dict(brightness=float('nan')))
+    with pytest.raises(ValueError, match='frame_jitter must be a dict'):
+        ImageToVideo(CHAIN, frame_jitter=['brightness'])
+    with pytest.raises(
+            ValueError,
+            match=r'max_clip_elements must be an integer >= 1, got 0'):
+        ImageToVideo(CHAIN, max_clip_elements=0)
+    with pytest.raises(
+            ValueError,
+            match=(r'ImageToVideo: a clip of shape \(1, 4, 3, 180, 240\) '
+                   r'\(N, T, C, H, W\) has 518,400 elements, more than the '
+                   r'limit of 100,000')):
+        ImageToVideo(CHAIN, max_clip_elements=100000)(load())
