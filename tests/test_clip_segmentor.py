@@ -389,10 +389,9 @@ def shift_policy(num_frames: int) -> dict:
     64-pixel-high image: 4 px right and 4 px down per frame step (a composition
     of two single-warp nodes, so each frame is one affine warp)."""
     return dict(
-        version=1,
+        version=2,
         ops=['identity', 'shift_x', 'shift_y', 'zoom', 'rotate'],
-        nodes=[[[0, 'shift_x']], [[2, 'shift_y']]],
-        magnitudes=dict(shift_x=0.05, shift_y=0.0625),
+        nodes=[[[0, 'shift_x', 0.05]], [[2, 'shift_y', 0.0625]]],
         num_frames=num_frames,
         progression='signed')
 
@@ -522,7 +521,8 @@ def test_the_cell_takes_its_normalisation_from_the_data_preprocessor():
     space = model.clip_cell.space
     assert space.mean == pytest.approx(MEAN) and space.std == pytest.approx(
         STD) and space.channel_order == 'rgb'
-    cfg = segmentor_cfg(clip_cell=cell)
+    # no conversion: the source's order, which the cell config says
+    cfg = segmentor_cfg(clip_cell=dict(cell, channel_order='bgr'))
     cfg['data_preprocessor'].update(bgr_to_rgb=False)
     assert build(cfg).clip_cell.space.channel_order == 'bgr'
     # the same values written twice are fine
