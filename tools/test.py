@@ -14,15 +14,16 @@ import sys
 # run from a checkout without installing
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 # registers the components, checks mmcv, installs the safe checkpoint loader
 import das_mmseg  # noqa: E402,F401
+from das_mmseg.utils.checkpoint import check_checkpoint_file  # noqa: E402
+from das_mmseg.utils.launch import CfgOptionsAction  # noqa: E402
 from das_mmseg.utils.launch import load_config, prepare_run  # noqa: E402
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='MMSeg test (and eval) a model')
     parser.add_argument('config', help='test config file path')
@@ -48,7 +49,7 @@ def parse_args():
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help=(
             'override some settings in the used config, the key-value pair in '
             'xxx=yyy format will be merged into config file.'))
@@ -60,7 +61,7 @@ def parse_args():
     parser.add_argument(
         '--tta', action='store_true', help='Test time augmentation')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -82,16 +83,14 @@ def trigger_visualization_hook(cfg, args):
     return cfg
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
 
     cfg = load_config(args.config, args.cfg_options, args.launcher,
                       args.work_dir)
 
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(
-            f'checkpoint file "{args.checkpoint}" does not exist')
-    cfg.load_from = args.checkpoint
+    cfg.load_from = check_checkpoint_file(args.checkpoint,
+                                          'the CHECKPOINT argument')
 
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
@@ -111,7 +110,7 @@ def main():
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True
 
-    prepare_run(cfg)
+    prepare_run(cfg, training=False)
 
     runner = Runner.from_cfg(cfg)
     runner.test()

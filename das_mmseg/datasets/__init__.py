@@ -1,4 +1,5 @@
 from .camvid import CamVidDataset
+from .checks import CheckSegLabels, DataCheckError  # noqa: F401
 from .dataset_split import DatasetSplit, split_indices
 from .transforms import ImageToVideo  # noqa: F401
 
