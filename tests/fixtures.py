@@ -76,6 +76,9 @@ def search_cfg(work_dir,
     from das_mmseg.utils.launch import adapt_to_cpu
     cfg = Config.fromfile(SMOKE_CONFIG)
     cfg.work_dir = str(work_dir)
+    # unused here; the config is formatted into the log and every checkpoint
+    for key in ('tta_model', 'tta_pipeline', 'img_ratios', 'test_pipeline'):
+        cfg.pop(key, None)
     # light augmentation: the pipeline dominates an iteration at this size
     cfg.train_pipeline = [
         dict(type='LoadImageFromFile'),

@@ -509,10 +509,10 @@ class DASLoopMixin:
         return self._iter if self.unit == 'iters' else self._epoch
 
     def _cell_prefix(self) -> str:
-        for name, module in unwrap_model(self.runner.model).named_modules():
-            if module is self.cell:
-                return name + '.'
-        raise RuntimeError('the clip cell is not a submodule of the model')
+        """The state-dict prefix of the clip cell (a submodule of the
+        model)."""
+        return next(name + '.' for name, module in unwrap_model(
+            self.runner.model).named_modules() if module is self.cell)
 
     def _snapshot_initial_state(self) -> None:
         """Keep the weights (all but the clip cell), the weight optimizer and
@@ -541,26 +541,25 @@ class DASLoopMixin:
         switch."""
         name = type(self).__name__
         state = self.runner.message_hub.get_info(INITIAL_STATE_KEY)
-        if state is None:
-            raise ValueError(
-                f'{name}: the checkpoint of this retrain=True search holds no '
-                f'initial state (message hub key {INITIAL_STATE_KEY!r}) to '
-                'retrain from after the search')
         prefix = self._cell_prefix()
         expected = {
             key
             for key in unwrap_model(self.runner.model).state_dict()
             if not key.startswith(prefix)
         }
-        if set(state['model']) != expected or len(state['schedulers']) != len(
-                self._weight_schedulers):
+        found = set() if state is None else set(state['model'])
+        schedulers = 0 if state is None else len(state['schedulers'])
+        if found != expected or schedulers != len(self._weight_schedulers):
             raise ValueError(
-                f'{name}: the initial state in the checkpoint does not fit '
-                'this model and schedule (weights missing: '
-                f'{sorted(expected - set(state["model"]))[:5]}, unexpected: '
-                f'{sorted(set(state["model"]) - expected)[:5]}; '
-                f'{len(state["schedulers"])} weight schedulers for '
-                f'{len(self._weight_schedulers)})')
+                f'{name}: the checkpoint of this retrain=True search holds ' +
+                ('no initial state' if state is
+                 None else 'an initial state that does not fit this model and '
+                 f'schedule (weights missing: '
+                 f'{sorted(expected - found)[:5]}, unexpected: '
+                 f'{sorted(found - expected)[:5]}; {schedulers} weight '
+                 f'schedulers for {len(self._weight_schedulers)})') +
+                f' (message hub key {INITIAL_STATE_KEY!r}) to retrain from '
+                'after the search')
 
     def _restore_initial_state(self) -> None:
         state = self.runner.message_hub.get_info(INITIAL_STATE_KEY)
@@ -915,6 +914,9 @@ class DASIterBasedTrainLoop(DASLoopMixin, IterBasedTrainLoop):
                 self.runner.val_loop.run()
         self.runner.call_hook('after_train_epoch')
         self.runner.call_hook('after_train')
+        # stop the data workers now, not at some later garbage collection
+        self._policy_stream = self._weight_stream = None
+        self.dataloader_iterator = None
         return self.runner.model
 
     def run_iter(self, data_batch: Sequence[dict]) -> None:
@@ -1040,6 +1042,8 @@ class DASEpochBasedTrainLoop(DASLoopMixin, EpochBasedTrainLoop):
             if self._should_validate():
                 self.runner.val_loop.run()
         self.runner.call_hook('after_train')
+        # stop the data workers now, not at some later garbage collection
+        self._policy_stream = None
         return self.runner.model
 
     def run_epoch(self) -> None:
