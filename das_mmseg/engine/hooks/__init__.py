@@ -1,3 +1,5 @@
-# Hooks register on import; one line per module.
-from .crash_safe_checkpoint_hook import CrashSafeCheckpointHook  # noqa: F401
-from .das_search_hook import DASSearchHook  # noqa: F401
+from .crash_safe_checkpoint_hook import CrashSafeCheckpointHook
+from .das_policy_hook import DASPolicyHook
+from .das_search_hook import DASSearchHook
+
+__all__ = ['CrashSafeCheckpointHook', 'DASPolicyHook', 'DASSearchHook']
