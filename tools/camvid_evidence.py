@@ -88,6 +88,7 @@ SMOKE_OPTIONS = {
     'default_hooks.logger.interval': 1,
 }
 SMOKE_DAS_OPTIONS = {'train_cfg.search_iters': 2}
+SMOKE_CROP = (64, 64)
 
 
 @dataclass
@@ -135,8 +136,15 @@ class Run:
         if osp.isfile(osp.join(self.work_dir, 'last_checkpoint')):
             args.append('--resume')
         args.append('--cfg-options')
-        args += [f'{k}={v}' for k, v in self.options.items()]
+        args += [f'{k}={cli_value(v)}' for k, v in self.options.items()]
         return args
+
+
+def cli_value(value) -> str:
+    """A ``--cfg-options`` value: tuples as ``(a,b)``."""
+    if isinstance(value, (tuple, list)):
+        return '(' + ','.join(str(v) for v in value) + ')'
+    return str(value)
 
 
 def load_module(path: str, name: str):
@@ -190,6 +198,7 @@ def make_runs(work_dir: str, data_dir: str, seeds: Sequence[int],
             common.update(SMOKE_OPTIONS)
             if method.is_das:
                 common.update(SMOKE_DAS_OPTIONS)
+            common.update(smoke_crop_options(cfg))
         cfg.merge_from_dict(common)
         search = cfg.train_cfg.get('search_iters', 0) if method.is_das else 0
         crop = cfg.train_dataloader.dataset.pipeline
@@ -208,6 +217,18 @@ def make_runs(work_dir: str, data_dir: str, seeds: Sequence[int],
                     search + cfg.train_cfg.max_iters, search,
                     cfg.train_cfg.max_iters, tuple(crop)))
     return runs
+
+
+def smoke_crop_options(cfg) -> Dict[str, object]:
+    """--smoke: 64x64 crops of images rescaled around 120x90."""
+    options = {'model.data_preprocessor.size': SMOKE_CROP}
+    for i, step in enumerate(cfg.train_dataloader.dataset.pipeline):
+        key = f'train_dataloader.dataset.pipeline.{i}'
+        if step['type'] == 'RandomCrop':
+            options[f'{key}.crop_size'] = SMOKE_CROP
+        elif step['type'] == 'RandomResize':
+            options[f'{key}.scale'] = (120, 90)
+    return options
 
 
 def final_metrics(work_dir: str, step: int) -> dict:
