@@ -1,0 +1,199 @@
+"""``init_model`` / ``inference_model`` for clip segmentors, and the clip an
+image is seen as.
+
+mmseg's functions already cover the clip models: the model is built from the
+config, the checkpoint restores the weights and the clip cell's policy (the
+cell keeps it in its state dict), and ``model.test_step`` runs the data
+preprocessor, the cell, the video backbone and the fusion. Two things
+change here: the device default (mmseg's is ``'cuda:0'``, which fails on a
+machine without CUDA), and the test pipeline is built from a copy of the
+config for every call (mmseg's ``inference_model`` edits ``model.cfg`` in
+place, so a file path after an array fails).
+"""
+from pathlib import Path
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose
+from mmseg.apis import init_model as mmseg_init_model
+from mmseg.structures import SegDataSample
+from torch import Tensor, nn
+
+from das_mmseg.augment import PixelSpace
+from das_mmseg.models.segmentors import ClipEncoderDecoder
+
+ImageType = Union[str, np.ndarray, Sequence[str], Sequence[np.ndarray]]
+
+
+def default_device() -> str:
+    """``'cuda:0'`` when CUDA is available, else ``'cpu'``."""
+    return 'cuda:0' if torch.cuda.is_available() else 'cpu'
+
+
+def init_model(config: Union[str, Path, Config],
+               checkpoint: Optional[str] = None,
+               device: Optional[str] = None,
+               cfg_options: Optional[dict] = None) -> nn.Module:
+    """Build a segmentor (clip or image) from a config and load a checkpoint.
+
+    :func:`mmseg.apis.init_model` with ``device`` defaulting to the first GPU
+    if there is one, else the CPU. The model is in eval mode, carries its
+    config as ``model.cfg`` and the dataset's classes and palette as
+    ``model.dataset_meta``; a clip model renders the policy its checkpoint
+    was trained with (``--cfg-options model.clip_cell.policy=FILE.json`` in
+    ``cfg_options`` swaps it, with a warning).
+
+    Args:
+        config (str | Path | Config): Config file or object.
+        checkpoint (str, optional): Checkpoint file; None leaves the weights
+            as initialised.
+        device (str, optional): ``'cpu'``, ``'cuda'``, ``'cuda:1'``...;
+            default :func:`default_device`.
+        cfg_options (dict, optional): Overrides merged into the config.
+
+    Returns:
+        nn.Module: The segmentor.
+    """
+    return mmseg_init_model(config, checkpoint, device or default_device(),
+                            cfg_options)
+
+
+def _prepare_batch(model: nn.Module, img: ImageType):
+    """The test pipeline's output for image(s), collated; and whether the
+    input was a list."""
+    is_batch = isinstance(img, (list, tuple))
+    imgs = list(img) if is_batch else [img]
+    if not imgs:
+        raise ValueError('no image given')
+    steps = [
+        dict(step) for step in model.cfg.test_pipeline
+        if step.get('type') != 'LoadAnnotations'
+    ]
+    if isinstance(imgs[0], np.ndarray):
+        steps[0]['type'] = 'LoadImageFromNDArray'
+    pipeline = Compose(steps)
+    data = dict(inputs=[], data_samples=[])
+    for one in imgs:
+        out = pipeline(
+            dict(img=one) if isinstance(one, np.ndarray) else dict(
+                img_path=one))
+        data['inputs'].append(out['inputs'])
+        data['data_samples'].append(out['data_samples'])
+    return data, is_batch
+
+
+@torch.no_grad()
+def inference_model(
+        model: nn.Module,
+        img: ImageType) -> Union[SegDataSample, List[SegDataSample]]:
+    """Segment image(s) with a (clip) segmentor, as
+    :func:`mmseg.apis.inference_model`.
+
+    Args:
+        model (nn.Module): A segmentor from :func:`init_model`.
+        img (str | np.ndarray | list): An image file or a BGR array
+            ``(H, W, 3)``, or a list of them (all of one kind).
+
+    Returns:
+        SegDataSample | list[SegDataSample]: ``pred_sem_seg`` ``(1, H, W)``
+        and ``seg_logits`` ``(K, H, W)`` at the image's own size.
+    """
+    data, is_batch = _prepare_batch(model, img)
+    results = model.test_step(data)
+    return results if is_batch else results[0]
+
+
+def clip_space(model: nn.Module, clip_from_pipeline: bool) -> PixelSpace:
+    """How to turn the clips a model sees back into pixels.
+
+    Args:
+        model (nn.Module): A clip segmentor.
+        clip_from_pipeline (bool): True when the clips come from the pipeline
+            (``ImageToVideo``), normalised by the data preprocessor; False
+            when the model's clip cell made them.
+
+    Returns:
+        PixelSpace: The cell's space, or the data preprocessor's mean, std and
+        channel order.
+    """
+    cell = getattr(model, 'clip_cell', None)
+    if cell is not None and not clip_from_pipeline:
+        return cell.space
+    pre = model.data_preprocessor
+    rgb = bool(
+        getattr(pre, 'channel_conversion', getattr(pre, 'to_rgb', False)))
+    if not getattr(pre, '_enable_normalize', False):
+        return PixelSpace(channel_order='rgb' if rgb else 'bgr')
+    return PixelSpace(
+        tuple(pre.mean.flatten().tolist()),
+        tuple(pre.std.flatten().tolist()),
+        channel_order='rgb' if rgb else 'bgr')
+
+
+def clip_to_frames(clip: Tensor, space: PixelSpace) -> np.ndarray:
+    """One clip ``(T, C, H, W)`` in ``space`` → RGB uint8 frames
+    ``(T, H, W, 3)``."""
+    pixels = space.to_pixels(clip.detach().float())
+    if space.channel_order == 'bgr':
+        pixels = pixels.flip(1)
+    frames = pixels.clamp(0, space.max_value) * (255.0 / space.max_value)
+    return frames.round().byte().permute(0, 2, 3, 1).cpu().numpy()
+
+
+@torch.no_grad()
+def preprocessed_clips(model: nn.Module, data: dict) -> List[np.ndarray]:
+    """The clip a clip segmentor sees for each image of a batch.
+
+    In ``'whole'`` test mode this is exactly the clip of the prediction (the
+    cell is deterministic in eval mode); in ``'slide'`` mode the model renders
+    it window by window instead.
+
+    Args:
+        model (nn.Module): A :class:`ClipEncoderDecoder`.
+        data (dict): A batch as the dataloader (or the inference pipeline)
+            gives it: ``inputs`` and ``data_samples``, before the data
+            preprocessor.
+
+    Returns:
+        list[np.ndarray]: Per image its frames, RGB uint8 ``(T, H, W, 3)``,
+        cropped to the image (without the preprocessor's padding).
+    """
+    if not isinstance(model, ClipEncoderDecoder):
+        raise TypeError(
+            f'the clip needs a clip segmentor (ClipEncoderDecoder); the '
+            f'model is a {type(model).__name__}, which sees the image only')
+    data = model.data_preprocessor(data, False)
+    inputs, samples = data['inputs'], data['data_samples']
+    metas = [sample.metainfo for sample in samples]
+    clip = model.make_clip(inputs, metas)[0]
+    space = clip_space(model, clip_from_pipeline=inputs.dim() == 5)
+    frames = []
+    for one, meta in zip(clip, metas):
+        h, w = meta.get('img_shape', one.shape[-2:])[:2]
+        frames.append(clip_to_frames(one[..., :h, :w], space))
+    return frames
+
+
+def inference_clip(model: nn.Module, img: ImageType):
+    """The clip(s) a clip segmentor sees for image(s), as RGB frames.
+
+    Args:
+        model (nn.Module): A clip segmentor from :func:`init_model`.
+        img (str | np.ndarray | list): An image file or a BGR array, or a
+            list of them, as for :func:`inference_model`.
+
+    Returns:
+        np.ndarray | list[np.ndarray]: RGB uint8 frames ``(T, H, W, 3)`` at
+        the size the test pipeline gives the image; a list for a list input.
+    """
+    data, is_batch = _prepare_batch(model, img)
+    frames = preprocessed_clips(model, data)
+    return frames if is_batch else frames[0]
+
+
+__all__ = [
+    'init_model', 'inference_model', 'inference_clip', 'preprocessed_clips',
+    'clip_space', 'clip_to_frames', 'default_device'
+]
