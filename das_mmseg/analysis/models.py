@@ -67,14 +67,17 @@ def load_model_and_twin(
 
     Returns:
         tuple: The config, the model, the baseline (or None) and a line
-        describing where the baseline comes from.
+        describing where the baseline comes from. Each model carries its
+        config as ``model.cfg`` (as ``init_model`` gives it).
     """
     cfg = load_config(config, cfg_options)
     model = build_model(cfg, checkpoint=checkpoint, device=device)
+    model.cfg = cfg
     if baseline is not None:
         base_cfg = load_config(baseline)
         twin = build_model(
             base_cfg, checkpoint=baseline_checkpoint, device=device)
+        twin.cfg = base_cfg
         return cfg, model, twin, f'baseline: {baseline}'
     if baseline_checkpoint is not None:
         raise ValueError(
@@ -84,5 +87,6 @@ def load_model_and_twin(
     if twin_cfg is None:
         return cfg, model, None, 'an image model: no baseline'
     twin = build_model(cfg, twin_cfg, device=device)
+    twin.cfg = cfg
     return cfg, model, twin, ('baseline: the image twin (no clip cell, T = 1, '
                               'no temporal modules)')

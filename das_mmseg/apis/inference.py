@@ -60,9 +60,15 @@ def init_model(config: Union[str, Path, Config],
                             cfg_options)
 
 
-def _prepare_batch(model: nn.Module, img: ImageType):
-    """The test pipeline's output for image(s), collated; and whether the
-    input was a list."""
+def prepare_batch(model: nn.Module, img: ImageType):
+    """A batch for ``model.test_step``: image(s) through the test pipeline of
+    ``model.cfg`` (without ``LoadAnnotations``; arrays loaded by
+    ``LoadImageFromNDArray``).
+
+    Returns:
+        tuple: ``dict(inputs=[...], data_samples=[...])`` and whether ``img``
+        was a list.
+    """
     is_batch = isinstance(img, (list, tuple))
     imgs = list(img) if is_batch else [img]
     if not imgs:
@@ -100,7 +106,7 @@ def inference_model(
         SegDataSample | list[SegDataSample]: ``pred_sem_seg`` ``(1, H, W)``
         and ``seg_logits`` ``(K, H, W)`` at the image's own size.
     """
-    data, is_batch = _prepare_batch(model, img)
+    data, is_batch = prepare_batch(model, img)
     results = model.test_step(data)
     return results if is_batch else results[0]
 
@@ -188,12 +194,12 @@ def inference_clip(model: nn.Module, img: ImageType):
         np.ndarray | list[np.ndarray]: RGB uint8 frames ``(T, H, W, 3)`` at
         the size the test pipeline gives the image; a list for a list input.
     """
-    data, is_batch = _prepare_batch(model, img)
+    data, is_batch = prepare_batch(model, img)
     frames = preprocessed_clips(model, data)
     return frames if is_batch else frames[0]
 
 
 __all__ = [
     'init_model', 'inference_model', 'inference_clip', 'preprocessed_clips',
-    'clip_space', 'clip_to_frames', 'default_device'
+    'clip_space', 'clip_to_frames', 'default_device', 'prepare_batch'
 ]
