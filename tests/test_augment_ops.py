@@ -131,7 +131,12 @@ def test_continuous_ops_have_gradients_for_input_and_magnitude(photo, name):
         requires_grad=True)
     weights = torch.tensor([[0.3, 0.7], [0.6, 0.4]])
     clip = mix_clip(
-        x, ops, weights, magnitudes, FrameLayout.build(4), num_nodes=1)
+        x,
+        ops,
+        weights,
+        magnitudes.expand(2, 2),
+        FrameLayout.build(4),
+        num_nodes=1)
     (clip *
      torch.linspace(0, 1, clip.numel()).view(clip.shape)).sum().backward()
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
@@ -165,7 +170,7 @@ def test_user_registers_an_op_without_touching_the_library(photo):
         x,
         ops,
         torch.tensor([[0.0, 1.0], [0.0, 1.0]]),
-        torch.tensor([0.0, 0.25]),
+        torch.tensor([0.0, 0.25]).expand(2, 2),
         FrameLayout.build(3, ref_frame=0),
         num_nodes=1)
     # frame 2: value 0.25 * 2
@@ -207,14 +212,14 @@ def test_signed_progression_mirrors_the_motion(photo):
     ops = build_ops(['shift_x'])
     x = to_tensor(cv2.resize(photo, (40, 30)))
     weights = torch.ones(num_edges(1), 1)
-    signed = mix_clip(x, ops, weights, torch.tensor([0.1]),
+    magnitudes = torch.full((2, 1), 0.1)
+    signed = mix_clip(x, ops, weights, magnitudes,
                       FrameLayout.build(5, progression='signed'), 1)
-    symmetric = mix_clip(x, ops, weights, torch.tensor([0.1]),
-                         FrameLayout.build(5), 1)
+    symmetric = mix_clip(x, ops, weights, magnitudes, FrameLayout.build(5), 1)
     assert torch.equal(symmetric[:, 1], symmetric[:, 3])  # |d| on both sides
     assert torch.equal(signed[:, 3], symmetric[:, 3])
     flipped = mix_clip(
-        x.flip(-1), ops, weights, torch.tensor([0.1]),
+        x.flip(-1), ops, weights, magnitudes,
         FrameLayout.build(5, progression='signed'), 1)
     # -d before: the pan goes on
     assert torch.allclose(signed[:, 1], flipped[:, 3].flip(-1), atol=1e-3)
@@ -226,7 +231,7 @@ def test_single_frame_gives_the_image_back_exactly(photo):
         x,
         build_ops(['rotate', 'brightness']),
         torch.rand(2, 2),
-        torch.tensor([10.0, 0.2]),
+        torch.tensor([10.0, 0.2]).expand(2, 2),
         FrameLayout.build(1),
         num_nodes=1)
     assert clip.shape == (1, 1, 3, 180, 240) and torch.equal(clip[:, 0], x)
@@ -237,7 +242,7 @@ def test_padding_is_black_in_any_normalisation_and_configurable(photo):
     space = PixelSpace(mean, std)
     x = space.from_pixels(to_tensor(cv2.resize(photo, (40, 30))))
     ops = build_ops(['shift_x'])
-    args = (ops, torch.ones(2, 1), torch.tensor([0.25]),
+    args = (ops, torch.ones(2, 1), torch.tensor([[0.25], [0.25]]),
             FrameLayout.build(2, ref_frame=0), 1, space)
     zeros = mix_clip(x, *args, padding_mode='zeros')
     assert torch.allclose(
@@ -254,8 +259,9 @@ def test_mixed_precision(photo):
     x = to_tensor(cv2.resize(photo, (40, 30)))
     alpha = torch.zeros(num_edges(2), 5, requires_grad=True)
     with torch.autocast('cpu', dtype=torch.bfloat16):
-        clip = mix_clip(x, ops, alpha.softmax(-1),
-                        torch.tensor([0.0, 0.1, 1.1, 10.0, 0.1]),
-                        FrameLayout.build(4), 2)
+        clip = mix_clip(
+            x, ops, alpha.softmax(-1),
+            torch.tensor([0.0, 0.1, 1.1, 10.0, 0.1]).expand(num_edges(2), 5),
+            FrameLayout.build(4), 2)
         clip.float().mean().backward()
     assert torch.isfinite(clip).all() and torch.isfinite(alpha.grad).all()

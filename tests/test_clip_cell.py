@@ -56,66 +56,132 @@ def test_shapes_and_reference_frame(images, num_frames, batch):
 
 
 @pytest.mark.parametrize('sampling', ['mixture', 'gumbel'])
-def test_gradients_reach_alpha_and_every_continuous_magnitude(
-        images, sampling):
+def test_gradients_reach_alpha_and_every_learned_magnitude(images, sampling):
     torch.manual_seed(0)
     cell = ClipCell(
         ops=ALL_CONTINUOUS,
         num_frames=4,
         num_nodes=2,
         sampling=sampling,
+        learn_magnitudes=True,
         mean=MEAN,
         std=STD).train()
     weight = torch.linspace(-1, 1, 3 * 36 * 48).view(1, 1, 3, 36, 48)
     seen = torch.zeros(len(ALL_CONTINUOUS), dtype=torch.bool)
     # sampled: each step reaches the sampled ops
     for _ in range(1 if sampling == 'mixture' else 30):
-        cell.zero_grad()
-        (cell(images[:2]) * weight).sum().backward()
-        assert torch.isfinite(
-            cell.alpha.grad).all() and cell.alpha.grad.abs().sum() > 0
-        assert torch.isfinite(cell.magnitude_logit.grad).all()
-        seen |= cell.magnitude_logit.grad != 0
+        with cell.arch_grad():
+            (cell(images[:2]) * weight).sum().backward()
+            assert torch.isfinite(
+                cell.alpha.grad).all() and cell.alpha.grad.abs().sum() > 0
+            grad = cell.magnitude_logit.grad
+            assert grad.shape == (5, len(ALL_CONTINUOUS))
+            assert torch.isfinite(grad).all()
+            seen |= (grad != 0).any(0)
     # identity has no magnitude
     assert seen[1:].all(), [n for n, s in zip(ALL_CONTINUOUS, seen) if not s]
 
 
-def test_arch_parameters_and_names():
+def test_arch_parameters_require_grad_only_inside_arch_grad(images):
     cell = ClipCell()
-    names = dict(cell.named_parameters())
-    assert set(names) == {'alpha', 'magnitude_logit'}
+    assert set(dict(cell.named_parameters())) == {'alpha'}
+    assert set(
+        cell.state_dict()) == {'alpha', 'magnitude_values', '_extra_state'}
     assert cell.alpha.shape == (14, 5) and cell.alpha.abs().max() < 0.01
-    assert [id(p) for p in cell.arch_parameters()
+    assert cell.magnitudes.shape == (14, 5)
+    assert cell.arch_parameters() == [cell.alpha]
+    assert cell.magnitude_parameters() == []
+    assert not cell.alpha.requires_grad
+    # the weight loss gives α nothing
+    assert not cell(images[:1]).requires_grad
+    with cell.arch_grad():
+        assert cell.alpha.requires_grad
+        with cell.arch_grad():  # re-entrant
+            pass
+        assert cell.alpha.requires_grad
+        cell(images[:1]).mean().backward()
+        assert cell.alpha.grad is not None
+    assert not cell.alpha.requires_grad and cell.alpha.grad is None
+    torch.testing.assert_close(cell.op_weights(),
+                               torch.softmax(cell.alpha, -1))
+
+    learned = ClipCell(learn_magnitudes=True)
+    names = dict(learned.named_parameters())
+    assert set(names) == {'alpha', 'magnitude_logit'}
+    assert learned.magnitude_parameters() == [names['magnitude_logit']]
+    assert [id(p) for p in learned.arch_parameters()
             ] == [id(names['alpha']),
                   id(names['magnitude_logit'])]
+    assert not any(p.requires_grad for p in learned.arch_parameters())
+    with learned.arch_grad():
+        assert all(p.requires_grad for p in learned.arch_parameters())
     assert ClipCell(num_nodes=1).alpha.shape == (2, 5)
 
 
-def test_magnitudes_start_in_the_paper_ranges_and_stay_in_bounds(images):
+def test_fixed_magnitudes_are_drawn_per_edge_from_the_paper_ranges_with_a_seed(
+):
     torch.manual_seed(0)
+    cell = ClipCell(ops=ALL_CONTINUOUS, num_frames=4)
+    values = cell.magnitudes
+    for k, op in enumerate(cell.ops):
+        low, high = op.init_range
+        assert ((values[:, k] >= low) & (values[:, k] <= high)).all()
+        if op.has_magnitude:  # every edge draws its own
+            assert len(set(values[:, k].tolist())) == 14
+    # the seed is recorded and replays the draw; None draws a seed from the
+    # global generator (seeded by the runner)
+    again = ClipCell(
+        ops=ALL_CONTINUOUS, num_frames=4, magnitude_seed=cell.magnitude_seed)
+    assert torch.equal(again.magnitudes, values)
+    torch.manual_seed(0)
+    assert ClipCell(
+        ops=ALL_CONTINUOUS, num_frames=4).magnitude_seed == cell.magnitude_seed
+    assert not torch.equal(
+        ClipCell(ops=ALL_CONTINUOUS, magnitude_seed=1).magnitudes, values)
+    # fixed: a buffer, no gradient, in the state dict
+    assert not values.requires_grad
+    assert torch.equal(cell.state_dict()['magnitude_values'], values)
+    # given per op: that value on every edge
+    given = ClipCell(magnitudes=dict(zoom=1.2, rotate=-5.0)).magnitudes
+    assert (given[:, 3] == 1.2).all() and (given[:, 4] == -5.0).all()
+
+
+def test_learned_magnitudes_start_at_the_drawn_values_and_stay_in_range(
+        images):
+    fixed = ClipCell(ops=ALL_CONTINUOUS, num_frames=4, magnitude_seed=3)
     cell = ClipCell(
-        ops=ALL_CONTINUOUS, num_frames=4, num_nodes=1, mean=MEAN, std=STD)
-    for value, op in zip(cell.magnitudes.tolist(), cell.ops):
-        assert op.init_range[0] <= value <= op.init_range[1]
+        ops=ALL_CONTINUOUS,
+        num_frames=4,
+        magnitude_seed=3,
+        learn_magnitudes=True,
+        mean=MEAN,
+        std=STD)
+    torch.testing.assert_close(
+        cell.magnitudes, fixed.magnitudes, atol=1e-5, rtol=0)
     optimizer = torch.optim.SGD(cell.arch_parameters(), lr=1e4)
     for _ in range(3):
-        optimizer.zero_grad()
-        (-cell(images[:1]).abs().sum()).backward()
-        optimizer.step()
-    low, high = cell.magnitude_bounds.unbind(-1)
-    assert ((cell.magnitudes >= low) & (cell.magnitudes <= high)).all()
+        with cell.arch_grad():
+            optimizer.zero_grad()
+            (-cell(images[:1]).abs().sum()).backward()
+            optimizer.step()
+    low, high = cell.magnitude_range.unbind(-1)
     assert torch.isfinite(cell.magnitudes).all()
+    assert ((cell.magnitudes >= low) & (cell.magnitudes <= high)).all()
+    assert not torch.allclose(cell.magnitudes, fixed.magnitudes)
     with pytest.raises(
             ValueError,
-            match=(
-                r"initial magnitude of 'zoom' is 2.0, outside its open bounds "
-                r'\(0.5, 1.5\)')):
+            match=(r"initial magnitude of 'zoom' is 1.4, outside the open "
+                   r'range \(0.7, 1.3\)')):
+        ClipCell(magnitudes=dict(zoom=1.4), learn_magnitudes=True)
+    with pytest.raises(
+            ValueError,
+            match=r"magnitude of 'zoom' is 2.0, outside its bounds "
+            r'\[0.5, 1.5\]'):
         ClipCell(magnitudes=dict(zoom=2.0))
 
 
-def test_discretize_takes_argmax_per_edge_and_top2_edges_per_node():
-    cell = ClipCell(
-        magnitudes=dict(shift_x=0.1, shift_y=-0.05, zoom=1.2, rotate=15.0))
+def test_discretize_takes_argmax_per_edge_top2_edges_and_their_magnitudes():
+    cell = ClipCell(magnitude_seed=5)
     alpha = torch.zeros(14, 5)
     expected = []
     for node in range(4):
@@ -123,21 +189,21 @@ def test_discretize_takes_argmax_per_edge_and_top2_edges_per_node():
         for s, e in enumerate(node_edges(node)):
             alpha[e, (e * 3 + 1) % 5] = 1 + strengths[s]
         keep = sorted(strengths.argsort(descending=True)[:2].tolist())
-        expected.append(
-            tuple((s, cell.op_names[(node_edges(node)[s] * 3 + 1) % 5])
-                  for s in keep))
+        edges = []
+        for s in keep:
+            e = node_edges(node)[s]
+            k = (e * 3 + 1) % 5
+            edges.append((s, cell.op_names[k],
+                          None if k == 0 else cell.magnitudes[e, k].item()))
+        expected.append(tuple(edges))
     with torch.no_grad():
         cell.alpha.copy_(alpha)
     policy = cell.discretize()
     assert policy.nodes == tuple(expected)
     assert (policy.ops == cell.op_names and policy.num_frames == 8
-            and policy.ref_frame == 4)
-    used = {op for edges in expected for _, op in edges} - {'identity'}
-    assert set(policy.magnitudes) == used
-    for name in used:
-        assert policy.magnitudes[name] == pytest.approx(
-            dict(shift_x=0.1, shift_y=-0.05, zoom=1.2, rotate=15.0)[name],
-            abs=1e-5)
+            and policy.ref_frame == 4 and policy.magnitude_seed == 5
+            and policy.node_aggregation == 'sum'
+            and not policy.learned_magnitudes)
 
 
 @pytest.mark.parametrize('progression', ['symmetric', 'signed'])
@@ -154,27 +220,16 @@ def test_discrete_cell_matches_image_to_video_on_a_real_photo(progression):
         mean=MEAN,
         std=STD,
         channel_order='rgb',
-        magnitudes=dict(
-            shift_x=0.05,
-            shift_y=-0.04,
-            zoom=1.1,
-            rotate=7.0,
-            saturation=0.2,
-            contrast=-0.15))
+        magnitude_seed=0)
     torch.manual_seed(1)
     with torch.no_grad():
         cell.alpha.normal_()
-    policy = cell.discretize()
     # make sure the photometric path is exercised: node 3 takes saturation of
     # node 2
-    nodes = [list(edges) for edges in policy.nodes]
-    nodes[1] = [(2, 'saturation'), (0, 'contrast')]
-    policy = Policy.from_dict(
-        dict(
-            policy.to_dict(),
-            nodes=[[dict(source=s, op=o) for s, o in e] for e in nodes],
-            magnitudes=dict(
-                cell.discretize().magnitudes, saturation=0.2, contrast=-0.15)))
+    nodes = [list(edges) for edges in cell.discretize().nodes]
+    nodes[1] = [(2, 'saturation', 0.2), (0, 'contrast', -0.15)]
+    policy = Policy(
+        ops=ops, nodes=nodes, num_frames=6, progression=progression)
     cell.set_policy(policy)
     on_device = cell(normalise(bgr))[0]  # (T, 3, H, W)
     out = ImageToVideo(policy.to_dict())(dict(img=bgr.copy()))
@@ -186,58 +241,65 @@ def test_discrete_cell_matches_image_to_video_on_a_real_photo(progression):
     assert (on_device - on_device[cell.ref_frame]).abs().mean() > 0.05
 
 
-def test_relaxed_cell_with_one_hot_alpha_approaches_the_policy(images):
+def test_relaxed_cell_with_one_hot_alpha_renders_its_policy(images):
+    """α one-hot on every edge, and the policy that keeps every edge: the same
+    clip (one renderer)."""
     cell = ClipCell(
-        num_frames=4,
-        num_nodes=2,
-        mean=MEAN,
-        std=STD,
-        magnitudes=dict(shift_x=0.05, shift_y=0.05, zoom=1.1, rotate=5.0))
+        num_frames=4, num_nodes=2, mean=MEAN, std=STD, edges_per_node=3)
     with torch.no_grad():
         cell.alpha.fill_(-1e4)
-        cell.alpha[:, 1] = 1e4  # shift_x everywhere
-    relaxed = cell(images[:1])
-    cell.set_policy(
-        Policy(
-            ops=cell.op_names,
-            num_frames=4,
-            magnitudes=dict(shift_x=0.05),
-            nodes=[[(0, 'shift_x'), (1, 'shift_x')],
-                   [(0, 'shift_x'), (1, 'shift_x'), (2, 'shift_x')]]))
-    discrete = cell(images[:1])
-    # the same clip, up to the blur of repeated interpolation in the relaxed
-    # cell (one warp per path in the policy)
-    assert (relaxed - discrete).abs().mean() < 0.05
+        for e in range(5):
+            cell.alpha[e, 1 + e % 4] = 1e4  # a warp on every edge
+    relaxed = cell(images[:2])
+    policy = cell.discretize()
+    assert [len(edges) for edges in policy.nodes] == [2, 3]
+    cell.set_policy(policy)
+    torch.testing.assert_close(cell(images[:2]), relaxed, atol=1e-4, rtol=0)
+    assert (relaxed[:, 0] - images[:2]).abs().mean() > 0.1
 
 
 def test_frame_affines_follow_the_policy(images):
     cell = ClipCell(num_frames=4, mean=MEAN, std=STD, num_nodes=2)
     # the relaxed mixture is no single warp
     assert cell.frame_affines(2, image_size=(36, 48)) is None
-    chain = Policy(
+    black = ((torch.zeros(3) - torch.tensor(MEAN)) / torch.tensor(STD)).view(
+        1, 3, 1, 1)
+
+    def replay(affines):
+        """Each frame as one warp of the image, black padding."""
+        src = (images[:2] - black).repeat_interleave(4, dim=0)
+        grid = F.affine_grid(
+            affines.flatten(0, 1), list(src.shape), align_corners=False)
+        return (F.grid_sample(src, grid, align_corners=False) + black).view(
+            2, 4, 3, 36, 48)
+
+    # whole-pixel pans in sequence are exactly one pan (2 px right, 3 px down
+    # per frame step)
+    pans = Policy(
         ops=cell.op_names,
         num_frames=4,
-        magnitudes=dict(zoom=1.2, rotate=10.0),
-        nodes=[[(0, 'zoom')], [(2, 'rotate')]])
-    cell.set_policy(chain)
+        nodes=[[(0, 'shift_x', 2 / 48)], [(2, 'shift_y', 3 / 36)]])
+    cell.set_policy(pans)
     clip = cell(images[:2])
     affines = cell.frame_affines(2)
     assert affines.shape == (2, 4, 2, 3)
-    black = ((torch.zeros(3) - torch.tensor(MEAN)) / torch.tensor(STD)).view(
-        1, 3, 1, 1)
-    # warp with black padding
-    src = (images[:2] - black).repeat_interleave(4, dim=0)
-    grid = F.affine_grid(
-        affines.flatten(0, 1), list(src.shape), align_corners=False)
-    replay = (F.grid_sample(src, grid, align_corners=False) + black).view(
-        2, 4, 3, 36, 48)
-    assert torch.allclose(replay, clip, atol=1e-4)
+    torch.testing.assert_close(replay(affines), clip, atol=1e-4, rtol=0)
+    # zoom then rotate: the composed warp, up to the blur of two
+    # interpolations and the corners the zoom cropped (compared inside)
+    chain = Policy(
+        ops=cell.op_names,
+        num_frames=4,
+        nodes=[[(0, 'zoom', 1.2)], [(2, 'rotate', 10.0)]])
+    cell.set_policy(chain)
+    clip = cell(images[:2])
+    inside = (replay(cell.frame_affines(2)) - clip)[..., 9:27, 12:36]
+    assert inside.abs().mean() < 0.05, inside.abs().mean()
     cell.set_policy(
         Policy(
             ops=cell.op_names,
             num_frames=4,
-            magnitudes=dict(zoom=1.2, rotate=10.0),
-            nodes=[[(0, 'zoom'), (1, 'rotate')], [(2, 'rotate')]]))
+            nodes=[[(0, 'zoom', 1.2), (1, 'rotate', 10.0)],
+                   [(2, 'rotate', 10.0)]]))
     assert cell.frame_affines(2) is None
 
 
@@ -253,10 +315,8 @@ def test_set_policy_accepts_dict_and_path_and_rejects_other_cells(
     assert torch.equal(
         cell(images[:1]),
         ClipCell(num_frames=4, policy=path)(images[:1]))
-    assert not any(p.requires_grad for p in cell.arch_parameters())
     cell.set_policy(None)
-    assert cell.policy is None and all(p.requires_grad
-                                       for p in cell.arch_parameters())
+    assert cell.policy is None
     with pytest.raises(
             PolicyError,
             match=r"built for the op set \[.*\], not \['identity', 'zoom'\]"):
@@ -264,6 +324,74 @@ def test_set_policy_accepts_dict_and_path_and_rejects_other_cells(
     with pytest.raises(
             PolicyError, match='makes 4-frame clips, not num_frames=8'):
         ClipCell(num_frames=8, policy=policy)
+
+
+def test_the_policy_and_seed_travel_in_the_state_dict(images):
+    torch.manual_seed(0)
+    trained = ClipCell(num_frames=4)
+    policy = trained.discretize()
+    trained.set_policy(policy)
+    state = trained.state_dict()
+    assert state['_extra_state'] == dict(
+        version=2,
+        policy=policy.to_dict(),
+        magnitude_seed=trained.magnitude_seed,
+        learned_magnitudes=False)
+    fresh = ClipCell(num_frames=4)
+    assert fresh.policy is None
+    fresh.load_state_dict(state)
+    assert fresh.policy == policy
+    assert fresh.magnitude_seed == trained.magnitude_seed
+    assert torch.equal(fresh.magnitudes, trained.magnitudes)
+    assert torch.equal(fresh(images[:1]), trained(images[:1]))
+    # a relaxed checkpoint stays relaxed, even in a cell that had a policy
+    trained.set_policy(None)
+    fresh.load_state_dict(trained.state_dict())
+    assert fresh.policy is None
+    # a policy from the config wins, with a warning
+    other = ClipCell(num_frames=4, alpha_std=1.0).discretize()
+    assert other != policy
+    configured = ClipCell(num_frames=4, policy=other)
+    trained.set_policy(policy)
+    with pytest.warns(
+            UserWarning,
+            match=r'config.s policy .* overrides the '
+            r'checkpoint.s'):
+        configured.load_state_dict(trained.state_dict())
+    assert configured.policy == other
+    # ... until a policy is set on purpose: then the checkpoint's counts
+    configured.set_policy(other)
+    configured.load_state_dict(trained.state_dict())
+    assert configured.policy == policy
+
+
+def test_old_checkpoints_load_with_a_warning_that_names_the_policy_option():
+    torch.manual_seed(0)
+    cell = ClipCell(num_frames=4)
+    # before the policy state and per-edge magnitudes: α and (K,) logits
+    old = dict(alpha=torch.randn(14, 5), magnitude_logit=torch.zeros(5))
+    with pytest.warns(UserWarning) as record:
+        cell.load_state_dict(old)
+    messages = '\n'.join(str(w.message) for w in record)
+    assert 'no policy state' in messages
+    assert ('--cfg-options model.clip_cell.policy=<work_dir>/das_policy.json'
+            in messages)
+    assert 'magnitude_logit has shape (5,)' in messages
+    # the per-op midpoints of the old bounds, on every edge
+    assert torch.allclose(
+        cell.magnitudes,
+        torch.tensor([0.0, 0.0, 0.0, 1.0, 0.0]).expand(14, 5))
+    assert torch.equal(cell.alpha, old['alpha']) and cell.policy is None
+    learned = ClipCell(num_frames=4, learn_magnitudes=True)
+    with pytest.warns(UserWarning, match='one learned magnitude per op'):
+        learned.load_state_dict(
+            dict(old, magnitude_logit=torch.full((5, ), 0.5)), strict=False)
+    low, high = learned.magnitude_range.unbind(-1)
+    assert ((learned.magnitudes >= low) & (learned.magnitudes <= high)).all()
+    # a learned checkpoint into a fixed cell: its values
+    learned.set_policy(None)
+    cell.load_state_dict(learned.state_dict())
+    torch.testing.assert_close(cell.magnitudes, learned.magnitudes)
 
 
 def test_gumbel_mode_renders_one_op_per_edge_in_training_and_mixture_in_eval(
@@ -290,14 +418,17 @@ def test_registered_and_bad_config():
     assert MMPRETRAIN_MODELS.get('ClipCell') is ClipCell
     for bad, match in [
         (dict(ops=('identity', 'teleport')), "'teleport'"),
-        (dict(num_frames=0), 'num_frames must be an integer >= 1, got 0'),
+        (dict(num_frames=0),
+         r'num_frames must be an integer in \[1, 1024\], got 0'),
         (dict(ref_frame=9), r'ref_frame must be an integer in \[0, 7\]'),
-        (dict(num_nodes=0), 'num_nodes must be an integer >= 1, got 0'),
+        (dict(num_nodes=0),
+         r'num_nodes must be an integer in \[1, 32\], got 0'),
         (dict(sampling='random'),
          r"sampling must be one of \('mixture', 'gumbel'\)"),
         (dict(padding_mode='wrap'),
          r"padding_mode must be one of \('zeros', 'border', 'reflection'\)"),
-        (dict(temperature=0), 'temperature must be > 0')
+        (dict(temperature=0),
+         'ClipCell: temperature must be a finite number > 0, got 0')
     ]:
         with pytest.raises((ValueError, KeyError), match=match):
             ClipCell(**bad)

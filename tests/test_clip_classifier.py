@@ -183,10 +183,11 @@ def test_clip_cell_in_front_gives_alpha_gradients_and_fusion_is_validated(
     cell = dict(type='ClipCell', num_frames=4, num_nodes=2, mean=MEAN, std=STD)
     model = build(classifier_cfg(video=True, num_frames=4,
                                  clip_cell=cell)).train()
-    run(model, batch, 'loss')['loss'].backward()
-    for param in model.clip_cell.arch_parameters():
-        assert param.grad is not None and torch.isfinite(
-            param.grad).all() and param.grad.abs().sum() > 0
+    with model.clip_cell.arch_grad():
+        run(model, batch, 'loss')['loss'].backward()
+        for param in model.clip_cell.arch_parameters():
+            assert param.grad is not None and torch.isfinite(
+                param.grad).all() and param.grad.abs().sum() > 0
     with pytest.raises(
             ValueError,
             match="fusion must be one of \\('logits', 'features'\\)"):

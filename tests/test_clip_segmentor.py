@@ -418,13 +418,17 @@ def test_clip_cell_in_front_gives_finite_nonzero_gradients_to_alpha(
         segmentor_cfg(
             fusion=fusion, video=True, clip_cell=cell_cfg(4, policy))).train()
     assert model.num_frames == 4
-    loss = losses_of(model, batch)['decode.loss_ce']
-    loss.backward()
+    cell = model.clip_cell
+    # the weight loss alone does not reach α
+    assert not any(p.requires_grad for p in cell.arch_parameters())
+    with cell.arch_grad():
+        loss = losses_of(model, batch)['decode.loss_ce']
+        loss.backward()
+        if policy is None:
+            for param in cell.arch_parameters():
+                assert param.grad is not None and torch.isfinite(
+                    param.grad).all() and param.grad.abs().sum() > 0
     assert model.backbone.num_segments == 4
-    if policy is None:
-        for param in model.clip_cell.arch_parameters():
-            assert param.grad is not None and torch.isfinite(
-                param.grad).all() and param.grad.abs().sum() > 0
     assert all(
         p.grad is not None and torch.isfinite(p.grad).all()
         for p in model.decode_head.parameters())

@@ -18,16 +18,21 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SAMPLE = osp.join(ROOT, 'data/camvid_sample')
 NAME = '0001TP_006690'
 OPS = ('identity', 'shift_x', 'shift_y', 'zoom', 'rotate', 'brightness')
+# pans of whole pixels in sequence (12 px right, then 9 px down per frame
+# step on the 240x180 image): each frame is exactly one warp of the image
 CHAIN = dict(
-    version=1,
+    version=2,
     ops=list(OPS),
     num_frames=4,
     progression='signed',
-    magnitudes=dict(shift_x=0.05, rotate=8.0),
-    nodes=[[dict(source=0, op='shift_x')], [dict(source=2, op='rotate')]])
+    nodes=[[dict(source=0, op='shift_x', magnitude=0.05)],
+           [dict(source=2, op='shift_y', magnitude=0.05)]])
 BLEND = dict(
-    CHAIN, nodes=[[dict(source=0, op='shift_x'),
-                   dict(source=1, op='rotate')]])
+    CHAIN,
+    nodes=[[
+        dict(source=0, op='shift_x', magnitude=0.05),
+        dict(source=1, op='rotate', magnitude=8.0)
+    ]])
 
 
 def build(transforms) -> Compose:
@@ -68,7 +73,7 @@ def test_frame_affines_replay_the_frames():
     affines = out['frame_affines']
     assert affines.shape == (4, 2, 3) and affines.dtype == np.float32
     assert np.array_equal(affines[2], np.eye(3, dtype=np.float32)[:2])
-    # the chain shift -> rotate is one warp: F.affine_grid with the affines
+    # the chain of pans is one warp: F.affine_grid with the affines
     # reproduces every frame
     src = torch.from_numpy(image).permute(2, 0,
                                           1).float().expand(4, -1, -1, -1)

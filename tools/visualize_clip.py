@@ -38,7 +38,7 @@ def parse_args(argv=None):
     source.add_argument(
         '--checkpoint',
         help=('checkpoint holding a ClipCell (keys ending in alpha, '
-              'magnitude_logit)'))
+              'magnitude_values or magnitude_logit, _extra_state)'))
     parser.add_argument('--out', default='clip.png')
     parser.add_argument(
         '--ops',
@@ -57,26 +57,27 @@ def cell_from_checkpoint(path: str, args):
     from das_mmseg.utils.checkpoint import load_from_local
     state = load_from_local(path, map_location='cpu')
     state = state.get('state_dict', state)
+    keys = ('alpha', 'magnitude_values', 'magnitude_logit', '_extra_state')
     found = {
         key.rsplit('.', 1)[-1]: value
-        for key, value in state.items()
-        if key.split('.')[-1] in ('alpha', 'magnitude_logit')
+        for key, value in state.items() if key.split('.')[-1] in keys
     }
-    if set(found) != {'alpha', 'magnitude_logit'}:
-        raise KeyError(
-            f'{path} holds no ClipCell: no keys ending in "alpha" and '
-            '"magnitude_logit"')
+    if 'alpha' not in found:
+        raise KeyError(f'{path} holds no ClipCell: no key ending in "alpha"')
     cell = ClipCell(
         ops=args.ops,
         num_frames=args.num_frames,
         num_nodes=args.num_nodes,
         progression=args.progression,
         padding_mode=args.padding_mode)
-    cell.load_state_dict(found)
+    # the cell's own loading: its policy, and magnitudes of any format
+    cell.load_state_dict(found, strict=False)
     return cell
 
 
-def frame_titles(layout, ops, names, magnitudes) -> list:
+def frame_titles(layout, ops, entries) -> list:
+    """Per frame, its index and distance and the value of each entry
+    ``(label, op name, per-step magnitude or None)``."""
     titles = []
     for t in range(layout.num_frames):
         d = t - layout.ref_frame
@@ -85,16 +86,16 @@ def frame_titles(layout, ops, names, magnitudes) -> list:
             continue
         d_used = abs(d) if layout.progression == 'symmetric' else d
         lines = [f't={t}, d={d_used}']
-        for name in names:
+        for label, name, magnitude in entries:
             op = ops[name]
-            if op.has_magnitude:
+            if magnitude is not None and op.has_magnitude:
                 value = op.frame_values(
-                    torch.tensor(magnitudes[name]),
+                    torch.tensor(magnitude),
                     torch.tensor([float(d_used)]))[0].item()
-                lines.append(f'{name} {value:.3g}' +
+                lines.append(f'{label} {value:.3g}' +
                              ('°' if name == 'rotate' else ''))
             else:
-                lines.append(name)
+                lines.append(label)
         titles.append('\n'.join(lines))
     return titles
 
@@ -108,35 +109,35 @@ def main(argv=None) -> None:
     image = torch.from_numpy(img).permute(2, 0, 1).unsqueeze(0).float()
     if args.policy:
         policy = Policy.load(args.policy)
-        clip, _ = render_policy(image,
-                                policy.op_modules, policy.edge_indices(),
-                                policy.magnitude_tensor(), policy.layout,
-                                PixelSpace(channel_order='bgr'),
-                                args.padding_mode)
-        layout, magnitudes = policy.layout, policy.magnitudes
-        names = list(
-            dict.fromkeys(op for edges in policy.nodes for _, op in edges))
-        header = policy.describe()
     else:
         cell = cell_from_checkpoint(args.checkpoint, args)
+        policy = cell.policy
+    if policy is not None:
+        clip = render_policy(image, policy, PixelSpace(channel_order='bgr'),
+                             args.padding_mode)
+        layout = policy.layout
+        # one entry per kept edge: node ← source op
+        entries = [(f'n{n + 2}←{e.source} {e.op}', e.op, e.magnitude)
+                   for n, edges in enumerate(policy.nodes) for e in edges]
+        header = policy.describe()
+    else:
         cell.space = PixelSpace(channel_order='bgr')
         with torch.no_grad():
             clip = cell(image)
         layout = FrameLayout.build(args.num_frames, None, args.progression)
-        magnitudes = dict(zip(cell.op_names, cell.magnitudes.tolist()))
+        # per op its mean magnitude over the edges
+        magnitudes = cell.magnitudes.mean(0).tolist()
         mean_weight = cell.op_weights().mean(0)
-        names = [
-            cell.op_names[k]
-            for k in mean_weight.argsort(descending=True).tolist()
-        ]
+        order = mean_weight.argsort(descending=True).tolist()
+        entries = [(f'{cell.op_names[k]} (edge mean)', cell.op_names[k],
+                    magnitudes[k]) for k in order]
         header = 'relaxed cell, mean op weights: ' + ', '.join(
-            f'{cell.op_names[k]} {mean_weight[k]:.2f}'
-            for k in mean_weight.argsort(descending=True).tolist())
-    ops = {name: build_op(name) for name in names}
+            f'{cell.op_names[k]} {mean_weight[k]:.2f}' for k in order)
+    ops = {name: build_op(name) for _, name, _ in entries}
     # RGB for matplotlib
     frames = clip[0].clamp(0, 255).round().byte()
     frames = frames.permute(0, 2, 3, 1).numpy()[..., ::-1]
-    titles = frame_titles(layout, ops, names, magnitudes)
+    titles = frame_titles(layout, ops, entries)
     h, w = frames.shape[1:3]
     header_inches = 0.15 * (header.count('\n') + 1)
     fig, axes = plt.subplots(

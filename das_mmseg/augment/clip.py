@@ -1,40 +1,56 @@
-"""Clips from images: frame layout, affine warps, and the two renderers of a
-DARTS clip cell.
+"""Clips from images: frame layout, affine warps, and the renderer of a DARTS
+clip cell.
 
 The cell has two input nodes (both the image repeated over the frames) and
 ``num_nodes`` intermediate nodes; node ``j`` takes an edge from every earlier
-node, each edge applies an op to the whole clip, and a node is the *mean* of
-its incoming edges (a sum would scale the image with the number of edges). The
-cell's output is the last node. Edges are numbered node by node, sources in
+node and each edge applies its ops, each with the per-step magnitude it has on
+that edge, to the whole clip. Edges are numbered node by node, sources in
 order: node 0 has edges 0-1 (from the inputs), node 1 edges 2-4, ...
 
-- :func:`mix_clip` renders the relaxed cell: per-edge op weights (softmax(α),
-  or a sampled one-hot). Warps are linear, so
-  ``Σ_i w_i warp_k(x_i) = warp_k(Σ_i w_i x_i)``: per node and geometric op
-  there is one warp of the weighted sum of its sources, not one per edge; all
-  ops of a node run in one ``grid_sample``.
-- :func:`render_policy` renders a discrete policy. A node is kept as a weighted
-  list of warps of the image (or of a materialised clip, after a photometric
-  op): consecutive geometric ops along a path fold into one affine, so a purely
-  geometric policy costs one interpolation per path and frame.
+Node aggregation is DARTS's and the authors' *sum*: node ``j`` is
+``Σ_e Σ_k w_ek · op_ek(node_source(e))`` and the clip is the last node divided
+by its total path weight, its *mass* (input nodes 1; node ``j``
+``Σ_e (Σ_k w_ek) · mass(source(e))``). A relaxed 4-node cell (Σ_k w_ek = 1)
+then weighs its paths of 1, 2, 3, 4 ops by 0.125, 0.375, 0.375, 0.125, and a
+discrete policy gives every path from the image to the output the same weight.
+The renderer carries every node in its normalised form ``node / mass`` with its
+mass, so nodes stay in image range and photometric ops see image-range pixels;
+for warps, which are linear, that *is* sum-then-normalise. (``'mean'`` divides
+each node by its own edge weights instead: the semantics of version-1 policies,
+kept only to read them.)
 
-Both work in pixel space (so zero padding is black, whatever the
-normalisation), skip the reference frame (every op is the identity at distance
-0, so it *is* the input) and, under the symmetric progression, render each
+Geometric ops are applied in sequence along a path, as the authors' code does:
+content an earlier warp moved out of the frame stays black (with zero
+padding). :func:`mix_clip` renders the relaxed cell; :func:`render_policy`
+renders a discrete policy as :func:`mix_clip` with one-hot weights on its kept
+edges and zero weights elsewhere, so search and training see the same clip,
+and the CPU pipeline step (``ImageToVideo``) calls the same code.
+
+Rendering works in pixel space (so zero padding is black, whatever the
+normalisation), skips the reference frame (every op is the identity at distance
+0, so it *is* the input) and, under the symmetric progression, renders each
 distance once (frames ``ref ± d`` are equal).
 """
+import math
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .ops import (GEOMETRIC, AugmentOp, GeometricOp, Identity, PhotometricOp,
-                  PixelSpace)
+from .ops import (AugmentOp, GeometricOp, Identity, PhotometricOp, PixelSpace,
+                  check_finite_magnitudes, check_image_size, check_images)
 
 PROGRESSIONS = ('symmetric', 'signed')
 PADDING_MODES = ('zeros', 'border', 'reflection')
+NODE_AGGREGATIONS = ('sum', 'mean')
+# Limits that refuse an absurd clip before anything is allocated.
+# N*T*C*H*W of a rendered clip: 2**30 elements are 4 GiB in float32 for the
+# clip alone (rendering holds several times that).
+MAX_CLIP_ELEMENTS = 2**30
+MAX_FRAMES = 1024
+MAX_NODES = 32
 
 
 def num_edges(num_nodes: int) -> int:
@@ -54,6 +70,29 @@ def check_choice(name: str, value, allowed: Sequence) -> None:
     if value not in allowed:
         raise ValueError(
             f'{name} must be one of {tuple(allowed)}, got {value!r}')
+
+
+def check_int(name: str, value, low: int, high: Optional[int] = None) -> None:
+    """Raise a clear error unless ``value`` is an int in ``[low, high]``."""
+    if (isinstance(value, bool) or not isinstance(value, int) or value < low
+            or (high is not None and value > high)):
+        expected = (f'an integer >= {low}'
+                    if high is None else f'an integer in [{low}, {high}]')
+        raise ValueError(f'{name} must be {expected}, got {value!r}')
+
+
+def check_clip_size(shape: Tuple[int, ...], max_elements: int,
+                    where: str) -> None:
+    """Refuse a (N, T, C, H, W) clip of more than ``max_elements`` elements,
+    before it is allocated."""
+    elements = math.prod(shape)
+    if elements > max_elements:
+        raise ValueError(
+            f'{where}: a clip of shape {tuple(shape)} (N, T, C, H, W) has '
+            f'{elements:,} elements, more than the limit of '
+            f'{max_elements:,} (max_clip_elements); use smaller images, '
+            'batches or num_frames, or raise max_clip_elements if the memory '
+            'is there')
 
 
 @dataclass(frozen=True)
@@ -82,11 +121,10 @@ class FrameLayout:
               num_frames: int,
               ref_frame: Optional[int] = None,
               progression: str = 'symmetric') -> 'FrameLayout':
-        if not isinstance(num_frames, int) or num_frames < 1:
-            raise ValueError(
-                f'num_frames must be an integer >= 1, got {num_frames!r}')
+        check_int('num_frames', num_frames, 1, MAX_FRAMES)
         ref_frame = num_frames // 2 if ref_frame is None else ref_frame
-        if not isinstance(ref_frame, int) or not 0 <= ref_frame < num_frames:
+        if (isinstance(ref_frame, bool) or not isinstance(ref_frame, int)
+                or not 0 <= ref_frame < num_frames):
             raise ValueError(
                 f'ref_frame must be an integer in [0, {num_frames - 1}] for '
                 f'num_frames={num_frames}, got {ref_frame!r}')
@@ -122,6 +160,7 @@ class FrameLayout:
 def to_normalized(matrix: Tensor, height: int, width: int) -> Tensor:
     """(..., 3, 3) forward matrices in centred pixel units → the same map in
     ``affine_grid``'s [-1, 1] units."""
+    check_image_size(height, width, 'to_normalized')
     scale = matrix.new_tensor([2.0 / width, 2.0 / height, 1.0])
     return scale.view(3, 1) * matrix / scale.view(1, 3)
 
@@ -183,6 +222,14 @@ def warp_images(images: Tensor, thetas: Tensor, padding_mode: str) -> Tensor:
     The P sampling grids are stacked along the height, so the image is read as
     it is (never repeated P times).
     """
+    check_images(images, 'warp_images')
+    return _sample_stacked(images, thetas, padding_mode).transpose(1, 2)
+
+
+def _sample_stacked(images: Tensor, thetas: Tensor,
+                    padding_mode: str) -> Tensor:
+    """(N, C, H, W) and (P, 2, 3) → (N, C, P, H, W): one ``grid_sample`` with
+    the P grids stacked along the height."""
     n, c, h, w = images.shape
     p = thetas.shape[0]
     grid = affine_grid(thetas.to(images.dtype), h, w)
@@ -193,11 +240,12 @@ def warp_images(images: Tensor, thetas: Tensor, padding_mode: str) -> Tensor:
         mode='bilinear',
         padding_mode=padding_mode,
         align_corners=False)
-    return out.view(n, c, p, h, w).transpose(1, 2)
+    return out.view(n, c, p, h, w)
 
 
 def warp_frames(frames: Tensor, thetas: Tensor, padding_mode: str) -> Tensor:
     """Warp frame b by theta b: (B, C, H, W) and (B, 2, 3) → (B, C, H, W)."""
+    check_images(frames, 'warp_frames')
     grid = affine_grid(thetas.to(frames.dtype), *frames.shape[-2:])
     return F.grid_sample(
         frames,
@@ -215,6 +263,101 @@ def apply_photometric(op: PhotometricOp, clip: Tensor, values: Tensor,
     return out.view(clip.shape)
 
 
+def _warp_image_sum(pixels: Tensor, thetas: Tensor, coefs: Tensor,
+                    padding_mode: str) -> Tensor:
+    """``Σ_p coefs[p] · warp(image, thetas[p, t])`` for every frame t, reading
+    each image once.
+
+    Args:
+        pixels (Tensor): (N, C, H, W) images.
+        thetas (Tensor): (P, T', 2, 3).
+        coefs (Tensor): (P,).
+
+    Returns:
+        Tensor: (N, T', C, H, W).
+    """
+    n, c, h, w = pixels.shape
+    p, t = thetas.shape[:2]
+    warped = _sample_stacked(pixels, thetas.flatten(0, 1), padding_mode)
+    return torch.einsum('ncpthw,p->ntchw', warped.view(n, c, p, t, h, w),
+                        coefs.to(warped.dtype))
+
+
+def _warp_clip_sum(clip: Tensor, thetas: Tensor, coefs: Tensor,
+                   padding_mode: str) -> Tensor:
+    """``Σ_p coefs[p] · warp(clip[:, t], thetas[p, t])`` for every frame t, in
+    one ``grid_sample`` that reads each frame once (its P grids are stacked
+    along the height).
+
+    Args:
+        clip (Tensor): (N, T', C, H, W).
+        thetas (Tensor): (P, T', 2, 3).
+        coefs (Tensor): (P,).
+
+    Returns:
+        Tensor: (N, T', C, H, W).
+    """
+    n, t, c, h, w = clip.shape
+    p = thetas.shape[0]
+    grid = affine_grid(
+        thetas.transpose(0, 1).reshape(t * p, 2, 3).to(clip.dtype), h, w)
+    grid = grid.reshape(1, t, p * h, w, 2).expand(n, -1, -1, -1, -1)
+    warped = F.grid_sample(
+        clip.reshape(n * t, c, h, w),
+        grid.reshape(n * t, p * h, w, 2),
+        mode='bilinear',
+        padding_mode=padding_mode,
+        align_corners=False)
+    return torch.einsum('ntcphw,p->ntchw', warped.view(n, t, c, p, h, w),
+                        coefs.to(warped.dtype))
+
+
+def _check_edge_tensor(name: str, value, shape: Tuple[int, int]) -> None:
+    if not torch.is_tensor(value) or tuple(value.shape) != shape:
+        got = (
+            tuple(value.shape)
+            if torch.is_tensor(value) else type(value).__name__)
+        raise ValueError(
+            f'mix_clip: {name} must be a tensor of shape {shape} (edges, '
+            f'ops), got {got}')
+
+
+def _needed_nodes(num_nodes: int, active: List[List[bool]]) -> List[bool]:
+    """Which intermediate nodes reach the output through active edges."""
+    needed = [False] * num_nodes
+    needed[-1] = True
+    for node in reversed(range(num_nodes)):
+        if not needed[node]:
+            continue
+        for source, edge in enumerate(node_edges(node)):
+            if source >= 2 and any(active[edge]):
+                needed[source - 2] = True
+    return needed
+
+
+def node_masses(weights: Tensor,
+                num_nodes: int,
+                node_aggregation: str = 'sum') -> List[Tensor]:
+    """Total path weight of every node: 1 for the two inputs, then
+    ``Σ_e (Σ_k w_ek) · mass(source(e))`` (``'mean'``: ``Σ_e Σ_k w_ek``).
+
+    Args:
+        weights (Tensor): (E, K) op weights per edge.
+
+    Returns:
+        list[Tensor]: num_nodes + 2 0-dim masses, inputs first.
+    """
+    edge_totals = weights.sum(-1)
+    one = weights.new_ones(())
+    masses = [one, one]
+    for node in range(num_nodes):
+        masses.append(
+            sum(edge_totals[edge] *
+                (masses[source] if node_aggregation == 'sum' else one)
+                for source, edge in enumerate(node_edges(node))))
+    return masses
+
+
 def mix_clip(images: Tensor,
              ops: Sequence[AugmentOp],
              weights: Tensor,
@@ -223,269 +366,276 @@ def mix_clip(images: Tensor,
              num_nodes: int,
              space: PixelSpace = PixelSpace(),
              padding_mode: str = 'zeros',
-             active: Optional[List[List[bool]]] = None) -> Tensor:
-    """Render the relaxed cell.
+             active: Optional[Sequence[Sequence[bool]]] = None,
+             node_aggregation: str = 'sum',
+             max_elements: int = MAX_CLIP_ELEMENTS) -> Tensor:
+    """Render the cell for per-edge op weights: the relaxed mixture, a sampled
+    one-hot, or a discrete policy (one-hot on its kept edges, zero elsewhere).
 
     Args:
         images (Tensor): (N, C, H, W) images in ``space``.
         ops (sequence of AugmentOp): The K ops of every edge.
-        weights (Tensor): (num_edges, K) op weights per edge
-            (softmax(α / temperature), or a straight-through one-hot). Each
-            node averages its incoming edges.
-        magnitudes (Tensor): (K,) per-step magnitudes.
+        weights (Tensor): (E, K) op weights per edge (softmax(α / temperature),
+            a straight-through one-hot, or a policy's one-hot).
+        magnitudes (Tensor): (E, K) per-step magnitude of each op on each edge.
         layout (FrameLayout): Frames to render.
-        num_nodes (int): Intermediate nodes.
+        num_nodes (int): Intermediate nodes (E = ``num_edges(num_nodes)``).
         space (PixelSpace): How ``images`` map to pixels (photometric ops and
             black padding need it).
         padding_mode (str): ``grid_sample`` padding: ``'zeros'`` (black),
             ``'border'`` or ``'reflection'``.
-        active (list[list[bool]], optional): Per node and op, whether any edge
-            gives the op a non-zero weight; inactive ops are skipped
-            (the sampled mode). None: all active.
+        active (sequence, optional): (E, K) booleans: which ops of which edges
+            to render; the others must have weight 0 and are skipped, and so
+            are nodes that no active edge leads from to the output (the sampled
+            mode, discrete policies). None: all.
+        node_aggregation (str): ``'sum'`` (normalised once at the output, see
+            the module docstring) or ``'mean'`` (version-1 policies).
+        max_elements (int): Largest N·T·C·H·W refused before allocating.
 
     Returns:
         Tensor: (N, T, C, H, W) clip in ``space``; frame ``ref_frame`` is
-            ``images`` itself.
+        ``images`` itself.
     """
+    check_images(images, 'mix_clip')
+    check_int('num_nodes', num_nodes, 1, MAX_NODES)
+    shape = (num_edges(num_nodes), len(ops))
+    _check_edge_tensor('weights', weights, shape)
+    _check_edge_tensor('magnitudes', magnitudes, shape)
+    check_finite_magnitudes(magnitudes, 'mix_clip')
+    check_choice('padding_mode', padding_mode, PADDING_MODES)
+    check_choice('node_aggregation', node_aggregation, NODE_AGGREGATIONS)
+    n, c, h, w = images.shape
+    check_clip_size((n, layout.num_frames, c, h, w), max_elements, 'mix_clip')
     if not layout.distances:
         return images.unsqueeze(1)
-    n, c, h, w = images.shape
-    distances = layout.distance_tensor(images.device)
-    pixels = space.to_pixels(images)
-    matrices = op_matrices(ops, magnitudes, distances.to(magnitudes.dtype), h,
-                           w)
-    thetas = forward_to_theta(matrices)  # (K, T', 2, 3)
+    if active is None:
+        active = [[True] * shape[1]] * shape[0]
+    elif len(active) != shape[0] or any(
+            len(row) != shape[1] for row in active):
+        raise ValueError(
+            f'mix_clip: active must be {shape[0]} rows of {shape[1]} '
+            'booleans (edges, ops)')
     t = len(layout.distances)
-    # nodes[s] is None for the two inputs (the image, the same in every frame),
-    # else a (N, T', C, H, W) clip
+    distances = layout.distance_tensor(images.device).to(magnitudes.dtype)
+    pixels = space.to_pixels(images)
+    warps = [
+        k for k, op in enumerate(ops)
+        if isinstance(op, GeometricOp) and not isinstance(op, Identity)
+    ]
+    # (E, T', 2, 3) per warp op; (E, T') per photometric op
+    thetas = {
+        k:
+        forward_to_theta(
+            to_normalized(
+                ops[k].matrix(ops[k].frame_values(magnitudes[:, k], distances),
+                              h, w), h, w))
+        for k in warps
+    }
+    values = {
+        k: op.frame_values(magnitudes[:, k], distances)
+        for k, op in enumerate(ops) if not isinstance(op, GeometricOp)
+    }
+    masses = node_masses(weights, num_nodes, node_aggregation)
+    needed = _needed_nodes(num_nodes, active)
+    # normalised nodes (node / mass), None for the inputs (the image)
     nodes: List[Optional[Tensor]] = [None, None]
     for node in range(num_nodes):
-        # (sources, K): the node is the mean of its edges
-        edge_weights = weights[node_edges(node)] / (node + 2)
-        out = 0
-        warp_inputs, warp_ops = [], []
-        for k, op in enumerate(ops):
-            if active is not None and not active[node][k]:
-                continue
-            w_k = edge_weights[:, k]
-            # linear: warp the weighted sum of the sources once
-            if op.kind == GEOMETRIC:
-                mixed = w_k[0] + w_k[1]  # node 0: just the image's weight
-                if node:
-                    mixed = mixed * pixels.unsqueeze(1) + sum(
-                        w_k[s] * nodes[s] for s in range(2, node + 2))
-                if isinstance(op, Identity):
-                    out = out + (
-                        mixed *
-                        pixels.unsqueeze(1) if mixed.dim() == 0 else mixed)
-                else:
-                    warp_inputs.append(mixed)
-                    warp_ops.append(k)
-            else:  # not linear: one application per distinct source
-                values = op.frame_values(magnitudes[k],
-                                         distances.to(magnitudes.dtype))
-                image_clip = pixels.unsqueeze(1).expand(n, t, c, h, w)
-                out = out + (w_k[0] + w_k[1]) * apply_photometric(
-                    op, image_clip, values, space)
-                for s in range(2, node + 2):
-                    out = out + w_k[s] * apply_photometric(
-                        op, nodes[s], values, space)
-        if warp_ops:
-            out = out + _warp_mixtures(warp_inputs, thetas[warp_ops], pixels,
-                                       padding_mode)
-        # nothing active: the node is the mean of zero-weight edges
-        if not torch.is_tensor(out):
-            out = torch.zeros_like(pixels).unsqueeze(1).expand(n, t, c, h, w)
+        if not needed[node]:
+            nodes.append(None)
+            continue
+        edges = node_edges(node)
+        source_mass = torch.stack([
+            masses[s] if node_aggregation == 'sum' else masses[0]
+            for s in range(len(edges))
+        ])
+        # coefs[s, k]: weight of op k of the edge from source s in node/mass
+        coefs = weights[edges.start:edges.stop] * (
+            source_mass / masses[node + 2].clamp(min=1e-12)).unsqueeze(-1)
+        terms = []
+        for s, edge in enumerate(edges):
+            x = nodes[s]  # None: the image
+            on = [k for k in range(len(ops)) if active[edge][k]]
+            for k in on:
+                if isinstance(ops[k], Identity):
+                    terms.append(coefs[s, k] *
+                                 (pixels.unsqueeze(1) if x is None else x))
+                elif k in values:
+                    clip = (
+                        pixels.unsqueeze(1).expand(n, t, c, h, w)
+                        if x is None else x)
+                    terms.append(coefs[s, k] * apply_photometric(
+                        ops[k], clip, values[k][edge], space))
+            on_warps = [k for k in on if k in thetas]
+            if on_warps and x is not None:
+                terms.append(
+                    _warp_clip_sum(
+                        x, torch.stack([thetas[k][edge] for k in on_warps]),
+                        coefs[s, on_warps], padding_mode))
+        # warps of the image from both inputs: one grid_sample
+        image_warps = [(s, k) for s in (0, 1) for k in warps
+                       if active[edges[s]][k]]
+        if image_warps:
+            terms.append(
+                _warp_image_sum(
+                    pixels,
+                    torch.stack([thetas[k][edges[s]] for s, k in image_warps]),
+                    torch.stack([coefs[s, k] for s, k in image_warps]),
+                    padding_mode))
+        out = sum(terms) if terms else pixels.new_zeros(n, t, c, h, w)
         nodes.append(out.expand(n, t, c, h, w))
-    return layout.assemble(
-        images,
-        space.from_pixels(nodes[-1].flatten(0, 1)).view(n, t, c, h, w))
+    clip = space.from_pixels(nodes[-1].flatten(0, 1)).view(n, t, c, h, w)
+    return layout.assemble(images, clip)
 
 
-def _warp_mixtures(inputs: List[Tensor], thetas: Tensor, pixels: Tensor,
-                   padding_mode: str) -> Tensor:
-    """Warp each op's mixed input by that op's per-frame thetas in one
-    ``grid_sample`` and sum over the ops.
-
-    Args:
-        inputs (list[Tensor]): K' mixtures: 0-dim weights of the image alone,
-            or (N, 1 or T', C, H, W) clips.
-        thetas (Tensor): (K', T', 2, 3).
-        pixels (Tensor): (N, C, H, W) the image.
-
-    Returns:
-        Tensor: (N, T', C, H, W).
-    """
-    k, t = thetas.shape[:2]
-    n, c, h, w = pixels.shape
-    # weighted images: read the image once for every op and frame
-    if all(x.dim() == 0 for x in inputs):
-        warped = warp_images(pixels, thetas.flatten(0, 1),
-                             padding_mode).view(n, k, t, c, h, w)
-        return (warped * torch.stack(inputs).view(1, k, 1, 1, 1, 1)).sum(1)
-    frames = torch.stack([
-        (x * pixels.unsqueeze(1) if x.dim() == 0 else x).expand(n, t, c, h, w)
-        for x in inputs
-    ])
-    theta = thetas.unsqueeze(1).expand(k, n, t, 2, 3)
-    warped = warp_frames(
-        frames.reshape(-1, c, h, w), theta.reshape(-1, 2, 3), padding_mode)
-    return warped.view(k, n, t, c, h, w).sum(0)
-
-
-@dataclass
-class _Term:
-    """One summand of a discrete node:
-    ``weight * warp(source, geometric ops applied since source)``."""
-    weight: float
-    # -1: the image; otherwise an index into the materialised clips
-    source: int
-    # geometric op indices applied since the source, in order
-    ops: Tuple[int, ...]
-    # geometric op indices since the image, None when not a single warp
-    geometry: Optional[Tuple[int, ...]]
-
-
-def render_policy(
-    images: Optional[Tensor],
-    ops: Sequence[AugmentOp],
-    nodes: Sequence[Sequence[Tuple[int, int]]],
-    magnitudes: Tensor,
-    layout: FrameLayout,
-    space: PixelSpace = PixelSpace(),
-    padding_mode: str = 'zeros',
-    image_size: Optional[Tuple[int, int]] = None
-) -> Tuple[Optional[Tensor], Optional[Tensor]]:
-    """Render a discrete policy, the same way on CPU (``ImageToVideo``) and on
-    the device (``ClipCell``).
+def render_policy(images: Tensor,
+                  policy,
+                  space: PixelSpace = PixelSpace(),
+                  padding_mode: str = 'zeros',
+                  max_elements: int = MAX_CLIP_ELEMENTS) -> Tensor:
+    """Render a discrete policy: :func:`mix_clip` with one-hot weights on the
+    kept edges, zero weights on the others and the policy's per-edge
+    magnitudes. The same code on CPU (``ImageToVideo``) and on the device
+    (``ClipCell``).
 
     Args:
-        images (Tensor, optional): (N, C, H, W) images in ``space``; None
-            computes only the frame thetas (then ``image_size`` is needed:
-            rotations and shears depend on the aspect ratio).
-        ops (sequence of AugmentOp): The op set.
-        nodes (sequence): Per intermediate node, its kept edges as
-            ``(source node, op index)``; source 0 and 1 are the inputs,
-            ``s >= 2`` intermediate node ``s - 2``. A node is the mean of its
-            kept edges.
-        magnitudes (Tensor): (K,) per-step magnitudes.
-        layout (FrameLayout): Frames to render.
+        images (Tensor): (N, C, H, W) images in ``space``.
+        policy (Policy): The discrete policy.
         space (PixelSpace): How ``images`` map to pixels.
         padding_mode (str): ``grid_sample`` padding.
-        image_size (tuple, optional): (H, W) when ``images`` is None.
+        max_elements (int): Largest N·T·C·H·W refused before allocating.
 
     Returns:
-        tuple: the (N, T, C, H, W) clip in ``space`` (None without images), and
-        (T, 2, 3) normalised thetas of each frame (identity for the reference
-        frame) when every frame is one affine warp of the image
-        (photometric ops aside), else None.
+        Tensor: (N, T, C, H, W) clip in ``space``.
     """
-    h, w = images.shape[-2:] if images is not None else image_size
-    t = len(layout.distances)
-    device = magnitudes.device
-    distances = layout.distance_tensor(device).to(magnitudes.dtype)
-    matrices = op_matrices(ops, magnitudes, distances, h, w)  # (K, T', 3, 3)
-    pixels = None if images is None else space.to_pixels(images)
-    # materialised clips (N, T', C, H, W) in pixels
-    sources: List[Optional[Tensor]] = []
-    node_terms: List[List[_Term]] = [[_Term(1.0, -1, (), ())]] * 2
-    cache: Dict[int, int] = {}  # node → index of its materialised clip
+    check_images(images, 'render_policy')
+    weights, active = policy.edge_weights(images.device)
+    return mix_clip(images, policy.op_modules, weights,
+                    policy.magnitude_matrix(images.device), policy.layout,
+                    policy.num_nodes, space, padding_mode, active,
+                    policy.node_aggregation, max_elements)
 
-    def chain(op_ids: Tuple[int, ...]) -> Tensor:
-        forward = torch.eye(
-            3, dtype=matrices.dtype, device=device).expand(t, 3, 3)
-        for k in op_ids:
-            forward = matrices[k] @ forward
-        return forward
 
-    def materialise(terms: List[_Term]) -> Tensor:
-        n, c = pixels.shape[:2]
-        out = 0
-        from_image = [term for term in terms if term.source < 0]
-        # one grid_sample for every path that starts at the image
-        if from_image:
-            # (P, T', 2, 3)
-            thetas = torch.stack(
-                [forward_to_theta(chain(term.ops)) for term in from_image])
-            warped = warp_images(pixels, thetas.flatten(0, 1),
-                                 padding_mode).view(n, len(from_image), t, c,
-                                                    h, w)
-            if len(from_image) == 1 and from_image[0].weight == 1:
-                out = warped[:, 0]
-            else:
-                weights = warped.new_tensor([
-                    term.weight for term in from_image
-                ]).view(1, -1, 1, 1, 1, 1)
-                out = (warped * weights).sum(1)
-        for term in terms:
-            if term.source < 0:
-                continue
-            clip = sources[term.source]
-            if term.ops:
-                theta = forward_to_theta(chain(term.ops)).unsqueeze(0).expand(
-                    n, t, 2, 3)
-                clip = warp_frames(
-                    clip.flatten(0, 1), theta.reshape(-1, 2, 3),
-                    padding_mode).view(clip.shape)
-            out = out + term.weight * clip
-        return out
+def _edge_matrix(op: AugmentOp, magnitude: float, distances: Tensor,
+                 height: int, width: int) -> Optional[Tensor]:
+    """(T', 3, 3) forward matrices (centred pixels, float64) of a kept edge's
+    warp; None for ops that move no pixel."""
+    if not isinstance(op, GeometricOp) or isinstance(op, Identity):
+        return None
+    value = torch.tensor(magnitude, dtype=torch.float64)
+    return op.matrix(op.frame_values(value, distances), height, width)
 
-    for node, edges in enumerate(nodes):
-        merged: Dict[Tuple[int, Tuple[int, ...]], _Term] = {}
-        for src, k in edges:
-            op = ops[k]
-            if op.kind == GEOMETRIC:  # fold into every path's affine
-                step = () if isinstance(op, Identity) else (k, )
-                new = [
-                    _Term(
-                        term.weight / len(edges), term.source, term.ops + step,
-                        None if term.geometry is None else term.geometry +
-                        step) for term in node_terms[src]
-                ]
-            else:  # render the source node, then apply the op to it
-                if src not in cache:
-                    cache[src] = len(sources)
-                    sources.append(None if pixels is
-                                   None else materialise(node_terms[src]))
-                values = op.frame_values(magnitudes[k], distances)
-                sources.append(None if pixels is None else apply_photometric(
-                    op, sources[cache[src]], values, space))
-                new = [
-                    _Term(1.0 / len(edges),
-                          len(sources) - 1, (),
-                          _common_geometry(node_terms[src], chain))
-                ]
-            for term in new:
-                key = (term.source, term.ops)
-                if key in merged:
-                    merged[key].weight += term.weight
-                    if merged[key].geometry != term.geometry:
-                        merged[key].geometry = None
-                else:
-                    merged[key] = term
-        node_terms.append(list(merged.values()))
-    out_terms = node_terms[-1]
-    clip = None if images is None else images.unsqueeze(1)
-    if images is not None and t:
-        rendered = space.from_pixels(materialise(out_terms).flatten(
-            0, 1)).view(images.shape[0], t, *images.shape[1:])
-        clip = layout.assemble(images, rendered)
-    geometry = _common_geometry(out_terms, chain)
-    if geometry is None:
-        return clip, None
-    ref = torch.eye(3, dtype=matrices.dtype, device=device)[:2]
-    thetas = forward_to_theta(chain(geometry)) if t else None  # (T', 2, 3)
-    return clip, torch.stack(
+
+def path_transforms(
+        ops: Sequence[AugmentOp],
+        kept: Sequence[Sequence[Tuple[int, int, float]]],
+        layout: FrameLayout,
+        image_size: Tuple[int, int],
+        node_aggregation: str = 'sum') -> List[Tuple[float, Tensor]]:
+    """The paths from the image to the output of a discrete policy, with their
+    weights and the warp each path makes of its frames.
+
+    Args:
+        ops (sequence of AugmentOp): The op set.
+        kept (sequence): Per node, its kept edges as
+            ``(source, op index, magnitude)``.
+        layout (FrameLayout): The frames.
+        image_size (tuple): (H, W); rotations and shears depend on it.
+        node_aggregation (str): ``'sum'`` or ``'mean'``.
+
+    Returns:
+        list[tuple]: ``(weight, forward)`` per distinct path warp, weights
+        summing to 1; ``forward`` (T', 3, 3) float64 composite matrices of the
+        path's geometric ops (source → output pixel, centred pixel units).
+        Paths with the same warp are merged.
+    """
+    h, w = image_size
+    check_image_size(h, w, 'path_transforms')
+    distances = layout.distance_tensor().double()
+    eye = torch.eye(3, dtype=torch.float64).expand(len(distances), 3, 3)
+    terms: List[List[Tuple[float, Tensor]]] = [[(1.0, eye)], [(1.0, eye)]]
+    masses = [1.0, 1.0]
+    for edges in kept:
+        scale = [
+            masses[s] if node_aggregation == 'sum' else 1.0
+            for s, _, _ in edges
+        ]
+        mass = sum(scale)
+        merged: dict = {}
+        for (source, k, magnitude), m in zip(edges, scale):
+            step = _edge_matrix(ops[k], magnitude, distances, h, w)
+            for weight, forward in terms[source]:
+                path = forward if step is None else step @ forward
+                key = tuple(path.flatten().mul(1e9).round().tolist())
+                merged[key] = (merged.get(key,
+                                          (0.0, path))[0] + weight * m / mass,
+                               path)
+        terms.append(list(merged.values()))
+        masses.append(mass)
+    return terms[-1]
+
+
+def common_frame_thetas(ops: Sequence[AugmentOp],
+                        kept: Sequence[Sequence[Tuple[int, int, float]]],
+                        layout: FrameLayout,
+                        image_size: Tuple[int, int]) -> Optional[Tensor]:
+    """Per frame, the ``affine_grid`` theta of the warp every path makes, when
+    all paths make the same one (photometric ops aside), else None.
+
+    Returns:
+        Tensor | None: (T, 2, 3) float32 thetas (output → source, normalised),
+        the identity for the reference frame.
+    """
+    h, w = image_size
+    check_image_size(h, w, 'frame_affines')
+    distances = layout.distance_tensor().double()
+    eye = torch.eye(3, dtype=torch.float64).expand(len(distances), 3, 3)
+    # per node the warp all its paths share, or None
+    common: List[Optional[Tensor]] = [eye, eye]
+    for edges in kept:
+        shared = None
+        for source, k, magnitude in edges:
+            step = _edge_matrix(ops[k], magnitude, distances, h, w)
+            path = common[source]
+            if path is not None and step is not None:
+                path = step @ path
+            if path is None or (shared is not None and
+                                not torch.allclose(path, shared, atol=1e-9)):
+                shared = None
+                break
+            shared = path
+        common.append(shared)
+    if common[-1] is None:
+        return None
+    ref = torch.eye(3)[:2]
+    if not layout.distances:
+        return ref.unsqueeze(0)
+    thetas = forward_to_theta(to_normalized(common[-1], h, w)).float()
+    return torch.stack(
         [ref if i < 0 else thetas[i] for i in layout.frame_index])
 
 
-def _common_geometry(terms: List[_Term], chain) -> Optional[Tuple[int, ...]]:
-    """The geometric ops of the terms when they all warp the image the same
-    way, else None."""
-    if any(term.geometry is None for term in terms):
-        return None
-    first = chain(terms[0].geometry)
-    for term in terms[1:]:
-        if not torch.allclose(chain(term.geometry), first, atol=1e-6):
-            return None
-    return terms[0].geometry
+def mean_displacement(forward: Tensor,
+                      image_size: Tuple[int, int],
+                      max_points: int = 64) -> Tensor:
+    """Mean distance in pixels each pixel centre moves under forward
+    matrices, on an evenly spaced grid of at most ``max_points`` per side
+    (exact up to that size).
+
+    Args:
+        forward (Tensor): (..., 3, 3) forward matrices in centred pixels.
+        image_size (tuple): (H, W).
+
+    Returns:
+        Tensor: (...) mean displacements.
+    """
+    h, w = image_size
+    ys = torch.linspace(0.5 - h / 2, h / 2 - 0.5, min(h, max_points))
+    xs = torch.linspace(0.5 - w / 2, w / 2 - 0.5, min(w, max_points))
+    grid = torch.stack([
+        xs.view(1, -1).expand(len(ys), -1),
+        ys.view(-1, 1).expand(-1, len(xs)),
+        torch.ones(len(ys), len(xs))
+    ],
+                       dim=-1).reshape(-1, 3).to(forward.dtype)  # (P, 3)
+    moved = grid @ forward.transpose(-1, -2)  # (..., P, 3)
+    return (moved - grid)[..., :2].norm(dim=-1).mean(-1)

@@ -1,5 +1,6 @@
 """``ImageToVideo``: the CPU pipeline step that turns an image into a T-frame
 clip with a fixed policy."""
+import math
 from typing import Dict, Optional, Union
 
 import numpy as np
@@ -7,17 +8,19 @@ import torch
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-from das_mmseg.augment import (PADDING_MODES, PhotometricOp, PixelSpace,
-                               Policy, build_op, render_policy)
-from das_mmseg.augment.clip import check_choice
+from das_mmseg.augment import (MAX_CLIP_ELEMENTS, PADDING_MODES, PhotometricOp,
+                               PixelSpace, Policy, PolicyError, build_op,
+                               render_policy)
+from das_mmseg.augment.clip import check_choice, check_clip_size, check_int
 
 
 @TRANSFORMS.register_module()
 class ImageToVideo(BaseTransform):
-    """Render the clip of a discrete policy from one image, with the op library
+    """Render the clip of a discrete policy from one image, with the renderer
     the ``ClipCell`` uses.
 
-    Required keys: ``img`` ((H, W, C) array, BGR as loaded).
+    Required keys: ``img`` ((H, W, C) or (H, W) array, BGR as loaded, uint8 or
+    floating point).
 
     Modified keys: ``img`` becomes (H, W, T * C), frames stacked frame-major
     (frame t is channels ``[t * C:(t + 1) * C]``, in the loaded channel order);
@@ -25,9 +28,9 @@ class ImageToVideo(BaseTransform):
 
     Added keys: ``num_frames`` (T), ``ref_frame``, ``frame_affines`` ((T, 2, 3)
     float32 ``affine_grid`` thetas, output → source in normalised coordinates,
-    identity for the reference frame; None when a frame is not one warp of the
-    image). Segmentation maps stay as they are: the label is the reference
-    frame's, which is the image. Add ``num_frames``, ``ref_frame``,
+    identity for the reference frame; None when the paths of a frame warp the
+    image differently). Segmentation maps stay as they are: the label is the
+    reference frame's, which is the image. Add ``num_frames``, ``ref_frame``,
     ``frame_affines`` to ``PackSegInputs(meta_keys=...)`` to keep them.
 
     Args:
@@ -40,17 +43,29 @@ class ImageToVideo(BaseTransform):
             [0.9, 1.1]), drawn with numpy's global generator (seeded per worker
             by the runner).
         channel_order (str): Of the loaded images (mmcv loads BGR).
+        max_clip_elements (int): Largest clip (T·C·H·W elements) rendered; a
+            larger image is refused before anything is allocated.
     """
 
     def __init__(self,
                  policy: Union[Policy, dict, str],
                  padding_mode: str = 'zeros',
                  frame_jitter: Optional[Dict[str, float]] = None,
-                 channel_order: str = 'bgr') -> None:
-        self.policy = Policy.coerce(policy)
+                 channel_order: str = 'bgr',
+                 max_clip_elements: int = MAX_CLIP_ELEMENTS) -> None:
+        try:
+            self.policy = Policy.coerce(policy)
+        except PolicyError as e:
+            raise PolicyError(f'ImageToVideo(policy=...): {e}') from None
         check_choice('padding_mode', padding_mode, PADDING_MODES)
+        check_int('max_clip_elements', max_clip_elements, 1)
         self.padding_mode = padding_mode
+        self.max_clip_elements = max_clip_elements
         self.space = PixelSpace(channel_order=channel_order)
+        if frame_jitter is not None and not isinstance(frame_jitter, dict):
+            raise ValueError(
+                'frame_jitter must be a dict photometric op name → largest '
+                f'per-frame value, got {frame_jitter!r}')
         self.jitter_ops = {}
         for name, strength in (frame_jitter or {}).items():
             op = build_op(name)
@@ -58,12 +73,11 @@ class ImageToVideo(BaseTransform):
                 raise ValueError(
                     f'frame_jitter takes photometric ops; {name!r} is '
                     f'{op.kind}')
-            if not strength >= 0:
-                raise ValueError(
-                    f'frame_jitter[{name!r}] must be >= 0, got {strength!r}')
+            if isinstance(strength, bool) or not isinstance(
+                    strength, (int, float)) or not 0 <= strength < math.inf:
+                raise ValueError(f'frame_jitter[{name!r}] must be a finite '
+                                 f'number >= 0, got {strength!r}')
             self.jitter_ops[name] = (op, float(strength))
-        self._edges = self.policy.edge_indices()
-        self._magnitudes = self.policy.magnitude_tensor()
 
     def sample_jitter(self) -> Dict[str, np.ndarray]:
         """Per jitter op, (T,) values (0 for the reference frame): the sampled,
@@ -88,23 +102,45 @@ class ImageToVideo(BaseTransform):
                 [jittered[:ref], clip[ref:ref + 1], jittered[ref + 1:]])
         return clip
 
-    def transform(self, results: dict) -> dict:
-        img = results['img']
+    def _checked_image(self, results: dict) -> np.ndarray:
+        """``results['img']`` as (H, W, C); a clear error naming the file
+        otherwise."""
+        where = f'ImageToVideo: the image of {results.get("img_path", "?")!r}'
+        img = results.get('img')
+        if not isinstance(img, np.ndarray):
+            raise TypeError(f'{where} must be a numpy array (H, W[, C]), got '
+                            f'{type(img).__name__}')
         if img.ndim == 2:
             img = img[..., None]
+        if img.ndim != 3 or min(img.shape) < 1:
+            raise ValueError(
+                f'{where} has shape {img.shape}; expected (H, W) or (H, W, '
+                'C) with every size >= 1')
+        if img.dtype != np.uint8 and not np.issubdtype(img.dtype, np.floating):
+            raise TypeError(
+                f'{where} has dtype {img.dtype}; expected uint8 or '
+                'floating point')
+        if img.dtype != np.uint8 and not np.isfinite(img).all():
+            raise ValueError(f'{where} holds NaN or infinite pixel values')
+        return img
+
+    def transform(self, results: dict) -> dict:
+        img = self._checked_image(results)
+        h, w, c = img.shape
+        check_clip_size((1, self.policy.num_frames, c, h, w),
+                        self.max_clip_elements, 'ImageToVideo')
         image = torch.from_numpy(np.ascontiguousarray(img)).permute(
             2, 0, 1).unsqueeze(0).float()
         with torch.no_grad():
-            clip, thetas = render_policy(image, self.policy.op_modules,
-                                         self._edges, self._magnitudes,
-                                         self.policy.layout, self.space,
-                                         self.padding_mode)
-            clip = clip[0]  # (T, C, H, W)
+            clip = render_policy(image, self.policy, self.space,
+                                 self.padding_mode,
+                                 self.max_clip_elements)[0]  # (T, C, H, W)
             if self.jitter_ops:
                 clip = self.apply_jitter(clip, self.sample_jitter())
+        thetas = self.policy.frame_affines((h, w))
         if img.dtype == np.uint8:
             clip = clip.round_().clamp_(0, 255).to(torch.uint8)
-        t, c, h, w = clip.shape
+        t = clip.shape[0]
         results['img'] = clip.permute(2, 3, 0, 1).reshape(h, w, t * c).numpy()
         results['num_frames'] = t
         results['ref_frame'] = self.policy.ref_frame

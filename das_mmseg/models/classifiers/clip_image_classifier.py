@@ -72,8 +72,9 @@ class ClipImageClassifier(ImageClassifier):
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
         self.fusion = fusion
+        # the cell takes its normalisation from the data preprocessor
         self.clip_cell, self.num_frames = build_clip_cell(
-            MODELS, clip_cell, num_frames)
+            MODELS, clip_cell, num_frames, self.data_preprocessor)
 
     def make_clip(self, inputs: Tensor) -> Tensor:
         """Images ``(N, C, H, W)`` -> clips ``(N, T, C, H, W)`` (the cell, or

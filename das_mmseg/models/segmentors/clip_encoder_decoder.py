@@ -99,8 +99,9 @@ class ClipEncoderDecoder(EncoderDecoder):
             pretrained=pretrained,
             init_cfg=init_cfg)
         self.fusion = check_fusion_mode(fusion)
+        # the cell takes its normalisation from the data preprocessor
         self.clip_cell, self.num_frames = build_clip_cell(
-            MODELS, clip_cell, num_frames)
+            MODELS, clip_cell, num_frames, self.data_preprocessor)
 
     # ---- clip and features --------------------------------------------------
 
