@@ -19,6 +19,7 @@ from das_mmseg.analysis import (area_fraction, area_fractions, count_flops,
                                 erf_gradients, image_twin)
 from das_mmseg.analysis.confusion import accumulate, iou_per_class
 from das_mmseg.analysis.erf_data import erf_of_model, erf_pipeline
+from das_mmseg.augment import Policy
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 MEAN, STD = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
@@ -103,16 +104,17 @@ class OneConvBackbone(nn.Module):
         pass
 
 
-def test_erf_through_a_segmentor_on_real_images():
-    """A whole mmseg segmentor (data preprocessor, decode head, resize of the
-    logits) on real CamVid val images, with the test pipeline's resize
-    replaced by --shape: the ERF is the backbone conv's 3x3 window."""
+def one_conv_segmentor(clip_cell=None, num_frames=None) -> nn.Module:
+    """A segmentor whose ERF is known: one 3x3 conv of weights 1 and a 1x1
+    head of weights 1 (a clip model with ``clip_cell`` or ``num_frames``)."""
     init_default_scope('mmseg')
+    clip = clip_cell is not None or num_frames is not None
     model = MODELS.build(
         ConfigDict(
-            type='EncoderDecoder',
+            type='ClipEncoderDecoder' if clip else 'EncoderDecoder',
             data_preprocessor=dict(
-                type='SegDataPreProcessor',
+                type='ClipSegDataPreProcessor'
+                if clip else 'SegDataPreProcessor',
                 mean=MEAN,
                 std=STD,
                 bgr_to_rgb=True),
@@ -126,31 +128,109 @@ def test_erf_through_a_segmentor_on_real_images():
                 num_classes=3,
                 dropout_ratio=0,
                 align_corners=False),
-            test_cfg=dict(mode='whole'))).eval()
+            test_cfg=dict(mode='whole'),
+            **(dict(clip_cell=clip_cell, num_frames=num_frames)
+               if clip else {}))).eval()
     nn.init.ones_(model.decode_head.conv_seg.weight)
-    pipeline, to_video = erf_pipeline([
-        dict(type='LoadImageFromFile'),
-        dict(type='Resize', scale=(240, 180), keep_ratio=True),
-        dict(type='LoadAnnotations'),
-        dict(type='PackSegInputs')
-    ],
-                                      shape=(45, 61))
-    assert to_video is None
-    assert [s['type'] for s in pipeline
-            ] == ['LoadImageFromFile', 'Resize', 'PackSegInputs']
-    dataset = DATASETS.build(
+    return model
+
+
+TEST_PIPELINE = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(240, 180), keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs')
+]
+
+
+def camvid_val(pipeline):
+    init_default_scope('mmseg')
+    return DATASETS.build(
         dict(
             type='CamVidDataset',
             data_root=SAMPLE,
             data_prefix=dict(
                 img_path='img_dir/val', seg_map_path='ann_dir/val'),
             pipeline=pipeline))
-    erf, count = erf_of_model(model, dataset, 3, pixel=(20, 30), batch_size=2)
+
+
+def test_erf_through_a_segmentor_on_real_images():
+    """A whole mmseg segmentor (data preprocessor, decode head, resize of the
+    logits) on real CamVid val images, with the test pipeline's resize
+    replaced by --shape: the ERF is the backbone conv's 3x3 window."""
+    pipeline, to_video = erf_pipeline(TEST_PIPELINE, shape=(45, 61))
+    assert to_video is None
+    assert [s['type'] for s in pipeline
+            ] == ['LoadImageFromFile', 'Resize', 'PackSegInputs']
+    erf, count = erf_of_model(
+        one_conv_segmentor(),
+        camvid_val(pipeline),
+        3,
+        pixel=(20, 30),
+        batch_size=2)
     assert count == 3 and erf.shape == (45, 61)
     support = np.argwhere(erf > 0)
     assert support.min(0).tolist() == [19, 29]
     assert support.max(0).tolist() == [21, 31]
     assert area_fractions(erf) == {0.2: 2 / 2745, 0.5: 5 / 2745, 0.9: 9 / 2745}
+
+
+OPS = ('identity', 'shift_x', 'shift_y', 'zoom', 'rotate')
+
+
+def pan(num_frames: int, op: str = 'shift_x', magnitude=0.08) -> Policy:
+    return Policy(
+        ops=OPS,
+        nodes=[[(0, op, magnitude if op != 'identity' else None)]],
+        num_frames=num_frames)
+
+
+def test_a_shift_policy_widens_the_erf_of_the_same_network():
+    """The clip cell's frames are warped copies of the image, so one output
+    pixel sees the image around several places: the ERF is the 3x3 window
+    with the identity policy and several windows with a pan; the gradient
+    flows through the cell to the image."""
+    pipeline, _ = erf_pipeline(TEST_PIPELINE, shape=(48, 64))
+    dataset = camvid_val(pipeline)
+    areas = {}
+    for op in ('identity', 'shift_x'):
+        model = one_conv_segmentor(
+            clip_cell=dict(
+                type='ClipCell',
+                num_frames=4,
+                num_nodes=1,
+                policy=pan(4, op).to_dict()))
+        erf, _ = erf_of_model(model, dataset, 2)
+        areas[op] = area_fractions(erf)
+        if op == 'identity':
+            assert area_fractions(erf) == {
+                0.2: 2 / 3072,
+                0.5: 5 / 3072,
+                0.9: 9 / 3072
+            }
+    assert all(areas['shift_x'][s] > areas['identity'][s] for s in (0.5, 0.9))
+
+
+def test_erf_renders_pipeline_clips_on_the_device():
+    """A model fed ImageToVideo clips: erf.py drops the step and renders its
+    policy differentiably, so the ERF equals that of the same network whose
+    cell renders the same policy."""
+    policy = pan(4).to_dict()
+    pipeline, to_video = erf_pipeline(
+        TEST_PIPELINE[:2] + [dict(type='ImageToVideo', policy=policy)] +
+        TEST_PIPELINE[2:],
+        shape=(48, 64))
+    assert to_video['policy'] == policy
+    assert 'ImageToVideo' not in [s['type'] for s in pipeline]
+    dataset = camvid_val(pipeline)
+    fed, _ = erf_of_model(
+        one_conv_segmentor(num_frames=4), dataset, 2, to_video=to_video)
+    cell = one_conv_segmentor(
+        clip_cell=dict(
+            type='ClipCell', num_frames=4, num_nodes=1, policy=policy))
+    made, _ = erf_of_model(cell, dataset, 2)
+    assert area_fraction(fed, 0.9) > 9 / 3072
+    np.testing.assert_allclose(fed, made, rtol=1e-5, atol=1e-9)
 
 
 # ---- FLOPs ----------------------------------------------------------------
@@ -181,12 +261,6 @@ def test_flops_of_one_conv_and_one_warp_by_hand():
 
 
 def clip_segmentor(num_frames: int, temporal=None) -> dict:
-    policy = dict(
-        version=1,
-        ops=['identity', 'shift_x', 'shift_y', 'zoom', 'rotate'],
-        nodes=[[[0, 'shift_x']]],
-        magnitudes=dict(shift_x=0.1),
-        num_frames=num_frames)
     return dict(
         type='ClipEncoderDecoder',
         data_preprocessor=dict(
@@ -198,9 +272,7 @@ def clip_segmentor(num_frames: int, temporal=None) -> dict:
             type='ClipCell',
             num_frames=num_frames,
             num_nodes=1,
-            policy=policy,
-            mean=MEAN,
-            std=STD),
+            policy=pan(num_frames).to_dict()),
         backbone=dict(
             type='VideoResNetV1c',
             num_segments=num_frames,

@@ -49,28 +49,20 @@ def pipeline_renderer(model: nn.Module,
     """Render on the device, differentiably, the clips an ``ImageToVideo``
     step of the pipeline makes, from normalised images ``(N, C, H, W)``.
 
-    The step's policy and padding run in a :class:`ClipCell` in the data
-    preprocessor's pixel space: the same op library and renderer, so the
-    clip equals the pipeline's up to its uint8 rounding (per-frame
+    The step's policy and padding are rendered by ``render_policy`` (the
+    renderer ``ImageToVideo`` runs) in the data preprocessor's pixel space,
+    so the clip equals the pipeline's up to its uint8 rounding (per-frame
     photometric ``frame_jitter``, random by design, is left out).
     """
-    from das_mmseg.augment import Policy
-    from das_mmseg.models.clip_cell import ClipCell
+    from das_mmseg.augment import Policy, render_policy
     policy = Policy.coerce(to_video['policy'])
     space = clip_space(model, clip_from_pipeline=True)
-    cell = ClipCell(
-        ops=policy.ops,
-        num_frames=policy.num_frames,
-        ref_frame=policy.ref_frame,
-        num_nodes=len(policy.nodes),
-        progression=policy.progression,
-        padding_mode=to_video.get('padding_mode', 'zeros'),
-        policy=policy,
-        mean=space.mean,
-        std=space.std,
-        channel_order=space.channel_order)
-    device = next(model.parameters()).device
-    return cell.to(device).eval()
+    padding_mode = to_video.get('padding_mode', 'zeros')
+
+    def render(images: Tensor) -> Tensor:
+        return render_policy(images, policy, space, padding_mode)
+
+    return render
 
 
 def image_batches(dataset, model: nn.Module, count: int,

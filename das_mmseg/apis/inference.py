@@ -22,6 +22,7 @@ from mmseg.structures import SegDataSample
 from torch import Tensor, nn
 
 from das_mmseg.augment import PixelSpace
+from das_mmseg.models.clip_cell import preprocessor_space
 from das_mmseg.models.segmentors import ClipEncoderDecoder
 
 ImageType = Union[str, np.ndarray, Sequence[str], Sequence[np.ndarray]]
@@ -127,15 +128,7 @@ def clip_space(model: nn.Module, clip_from_pipeline: bool) -> PixelSpace:
     cell = getattr(model, 'clip_cell', None)
     if cell is not None and not clip_from_pipeline:
         return cell.space
-    pre = model.data_preprocessor
-    rgb = bool(
-        getattr(pre, 'channel_conversion', getattr(pre, 'to_rgb', False)))
-    if not getattr(pre, '_enable_normalize', False):
-        return PixelSpace(channel_order='rgb' if rgb else 'bgr')
-    return PixelSpace(
-        tuple(pre.mean.flatten().tolist()),
-        tuple(pre.std.flatten().tolist()),
-        channel_order='rgb' if rgb else 'bgr')
+    return PixelSpace(**preprocessor_space({}, model.data_preprocessor))
 
 
 def clip_to_frames(clip: Tensor, space: PixelSpace) -> np.ndarray:
