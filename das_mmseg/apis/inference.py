@@ -11,7 +11,7 @@ config for every call (mmseg's ``inference_model`` edits ``model.cfg`` in
 place, so a file path after an array fails).
 """
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -21,7 +21,7 @@ from mmseg.apis import init_model as mmseg_init_model
 from mmseg.structures import SegDataSample
 from torch import Tensor, nn
 
-from das_mmseg.augment import PixelSpace
+from das_mmseg.augment import PixelSpace, Policy
 from das_mmseg.models.clip_cell import preprocessor_space
 from das_mmseg.models.segmentors import ClipEncoderDecoder
 
@@ -175,6 +175,63 @@ def preprocessed_clips(model: nn.Module, data: dict) -> List[np.ndarray]:
     return frames
 
 
+def clip_policy(model: nn.Module) -> Tuple[Optional[Policy], int]:
+    """The discrete policy a clip model's clips come from, and their
+    reference frame.
+
+    Returns:
+        tuple: The clip cell's policy (None while relaxed), else the policy
+        of an ``ImageToVideo`` step of ``model.cfg``'s test pipeline, else
+        None (repeated images); and the reference frame.
+    """
+    cell = getattr(model, 'clip_cell', None)
+    if cell is not None:
+        return cell.policy, cell.ref_frame
+    cfg = getattr(model, 'cfg', None)
+    for step in (cfg.get('test_pipeline') or []) if cfg else []:
+        if step.get('type') == 'ImageToVideo':
+            policy = Policy.coerce(step['policy'])
+            return policy, policy.ref_frame
+    return None, getattr(model, 'num_frames', 1) // 2
+
+
+def frame_titles(policy: Optional[Policy], ref_frame: int, num_frames: int,
+                 image_size: Tuple[int, int], relaxed: bool) -> List[str]:
+    """One title per frame: its index and, under a policy, how far its
+    pixels moved (``Policy.displacement``, mean pixels)."""
+    moved = (
+        policy.displacement(tuple(image_size)) if policy is not None else None)
+    titles = []
+    for t in range(num_frames):
+        if t == ref_frame:
+            titles.append(f't={t} (image)')
+        elif moved is not None:
+            titles.append(f't={t}, moved {moved[t]:.1f} px')
+        else:
+            titles.append(f't={t}' + (' (relaxed)' if relaxed else ''))
+    return titles
+
+
+def clip_titles(model: nn.Module,
+                image_size: Tuple[int, int]) -> Tuple[int, List[str]]:
+    """The reference frame and the :func:`frame_titles` of a clip model's
+    clips.
+
+    Args:
+        model (nn.Module): A clip segmentor.
+        image_size (tuple): ``(H, W)`` of the clip.
+
+    Returns:
+        tuple: The reference frame and one title per frame.
+    """
+    policy, ref_frame = clip_policy(model)
+    num_frames = policy.num_frames if policy is not None else getattr(
+        model, 'num_frames', 1)
+    relaxed = policy is None and getattr(model, 'clip_cell', None) is not None
+    return ref_frame, frame_titles(policy, ref_frame, num_frames, image_size,
+                                   relaxed)
+
+
 def inference_clip(model: nn.Module, img: ImageType):
     """The clip(s) a clip segmentor sees for image(s), as RGB frames.
 
@@ -194,5 +251,6 @@ def inference_clip(model: nn.Module, img: ImageType):
 
 __all__ = [
     'init_model', 'inference_model', 'inference_clip', 'preprocessed_clips',
-    'clip_space', 'clip_to_frames', 'default_device', 'prepare_batch'
+    'clip_space', 'clip_to_frames', 'default_device', 'prepare_batch',
+    'clip_policy', 'clip_titles', 'frame_titles'
 ]
