@@ -22,10 +22,8 @@ import mmcv  # noqa: E402
 from mmseg.apis import show_result_pyplot  # noqa: E402
 
 import das_mmseg  # noqa: E402,F401
-from das_mmseg.apis import (
-    inference_clip,
-    inference_model,  # noqa: E402
-    init_model)
+from das_mmseg.apis import inference_model  # noqa: E402
+from das_mmseg.apis import inference_clip, init_model
 from das_mmseg.apis.inference import clip_titles, default_device  # noqa
 
 
