@@ -22,9 +22,7 @@ import mmcv  # noqa: E402
 from mmseg.apis import show_result_pyplot  # noqa: E402
 
 import das_mmseg  # noqa: E402,F401
-from das_mmseg.apis import inference_model  # noqa: E402
-from das_mmseg.apis import inference_clip, init_model
-from das_mmseg.apis.inference import clip_titles, default_device  # noqa
+from das_mmseg import apis  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -35,7 +33,7 @@ def parse_args(argv=None):
     parser.add_argument('--out-file', default=None, help='Path to output file')
     parser.add_argument(
         '--device',
-        default=default_device(),
+        default=apis.inference.default_device(),
         help='Device used for inference (default: cuda:0 if available, '
         'else cpu)')
     parser.add_argument(
@@ -63,8 +61,8 @@ def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.img):
         raise FileNotFoundError(f'image file "{args.img}" does not exist')
-    model = init_model(args.config, args.checkpoint, device=args.device)
-    result = inference_model(model, args.img)
+    model = apis.init_model(args.config, args.checkpoint, device=args.device)
+    result = apis.inference_model(model, args.img)
     show_result_pyplot(
         model,
         args.img,
@@ -80,8 +78,8 @@ def main(argv=None):
                      args.out_pred)
     if args.show_clip:
         from das_mmseg.visualization import draw_clip
-        frames = inference_clip(model, args.img)
-        ref_frame, titles = clip_titles(model, frames.shape[1:3])
+        frames = apis.inference_clip(model, args.img)
+        ref_frame, titles = apis.clip_titles(model, frames.shape[1:3])
         montage = draw_clip(frames, ref_frame, titles)
         if args.out_file is None:
             import matplotlib.pyplot as plt
