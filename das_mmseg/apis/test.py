@@ -24,7 +24,9 @@ def is_classification(cfg: Config) -> bool:
 
 
 def _segmentation_tta(cfg: Config, source: str) -> None:
-    missing = [key for key in ('tta_pipeline', 'tta_model') if key not in cfg]
+    missing = [
+        key for key in ('tta_pipeline', 'tta_model') if not cfg.get(key)
+    ]
     if missing:
         raise ValueError(
             f'--tta needs `tta_pipeline` and `tta_model` in the config, and '
@@ -132,12 +134,18 @@ def build_test_config(config: str,
     Returns:
         Config: Ready for :func:`run_test`.
     """
-    cfg = load_config(config, cfg_options, launcher, work_dir)
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(
             f'checkpoint file "{checkpoint}" does not exist')
+    cfg = load_config(config, cfg_options, launcher, work_dir)
     cfg.load_from = checkpoint
     classification = is_classification(cfg)
+    if classification and tta and (show or show_dir):
+        # its VisualizationHook reads one image tensor per sample, which a
+        # TTA batch (one tensor per view) does not have
+        raise ValueError(
+            'mmpretrain\'s VisualizationHook cannot draw test-time augmented '
+            'batches: use --show/--show-dir without --tta')
     if show or show_dir:
         (_classification_show if classification else _segmentation_show)(
             cfg, show, show_dir, wait_time)
