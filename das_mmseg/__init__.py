@@ -9,7 +9,7 @@ from .utils.env import check_mmcv
 
 check_mmcv()  # before mmseg: its own import fails obscurely on a bad mmcv
 
-from . import datasets, engine, models  # noqa: E402,F401
+from . import datasets, engine, models, visualization  # noqa: E402,F401
 from .utils.checkpoint import register_checkpoint_loader  # noqa: E402
 from .version import __version__  # noqa: E402
 

@@ -52,3 +52,96 @@ def clear_global_instances():
         cls = pending.pop()
         cls._instance_dict.clear()
         pending.extend(cls.__subclasses__())
+
+
+SMOKE_CONFIG = osp.join(ROOT, 'configs', 'smoke_camvid_sample.py')
+
+
+def search_cfg(work_dir,
+               loop: str = 'DASIterBasedTrainLoop',
+               crop=(64, 64),
+               num_workers: int = 0,
+               checkpoint_interval: int = -1,
+               val: bool = False,
+               train_images=None,
+               scheduler_end=None,
+               **loop_cfg):
+    """The smoke config as a DAS search: the tiny FCN as a
+    ``ClipEncoderDecoder`` with a 2-frame, 2-node relaxed ``ClipCell``, batches
+    of 2 small crops of the bundled CamVid sample, the DAS loop, optimizer
+    constructor and policy hook; no dropout (the main process' random state is
+    not in a checkpoint). ``loop_cfg`` goes to ``train_cfg``."""
+    from mmengine.config import Config
+
+    from das_mmseg.utils.launch import adapt_to_cpu
+    cfg = Config.fromfile(SMOKE_CONFIG)
+    cfg.work_dir = str(work_dir)
+    # light augmentation: the pipeline dominates an iteration at this size
+    cfg.train_pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations'),
+        dict(
+            type='RandomResize',
+            scale=(240, 180),
+            ratio_range=(0.5, 1.0),
+            keep_ratio=True),
+        dict(type='RandomCrop', crop_size=crop, cat_max_ratio=0.75),
+        dict(type='RandomFlip', prob=0.5),
+        dict(type='PackSegInputs'),
+    ]
+    cfg.train_dataloader.dataset.pipeline = cfg.train_pipeline
+    cfg.train_dataloader.batch_size = 2
+    by_epoch = loop == 'DASEpochBasedTrainLoop'
+    if by_epoch:
+        cfg.train_dataloader.sampler = dict(
+            type='DefaultSampler', shuffle=True)
+    if train_images is not None:
+        cfg.train_dataloader.dataset.indices = train_images
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = SAMPLE
+        # 48 images: skip the gc.collect() of serialisation
+        cfg[loader].dataset.serialize_data = False
+        cfg[loader].num_workers = num_workers
+        # non-persistent workers end with their loop
+        cfg[loader].persistent_workers = False
+    cfg.val_dataloader.dataset.indices = 2
+    cfg.model.type = 'ClipEncoderDecoder'
+    cfg.model.clip_cell = dict(
+        type='ClipCell', num_frames=2, num_nodes=2, magnitude_seed=0)
+    cfg.model.data_preprocessor.size = crop
+    cfg.model.decode_head.dropout_ratio = 0.0
+    length = loop_cfg.get('max_epochs' if by_epoch else 'max_iters', 3)
+    cfg.train_cfg = dict(type=loop, **loop_cfg)
+    cfg.train_cfg.setdefault('max_epochs' if by_epoch else 'max_iters', length)
+    cfg.train_cfg.setdefault('val_interval', length)
+    if not val:
+        cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    cfg.optim_wrapper = dict(
+        constructor='DASOptimWrapperConstructor',
+        type='OptimWrapper',
+        optimizer=cfg.optimizer,
+        clip_grad=None,
+        policy=dict(
+            type='OptimWrapper',
+            optimizer=dict(
+                type='Adam', lr=3e-3, betas=(0.5, 0.999), weight_decay=1e-3)))
+    cfg.param_scheduler = dict(
+        model=[
+            dict(
+                type='PolyLR',
+                eta_min=1e-4,
+                power=0.9,
+                begin=0,
+                end=scheduler_end or length,
+                by_epoch=by_epoch)
+        ],
+        policy=[])
+    cfg.default_hooks.checkpoint.interval = checkpoint_interval
+    cfg.default_hooks.checkpoint.by_epoch = by_epoch
+    cfg.default_hooks.logger.interval = 1
+    cfg.default_hooks.logger.log_metric_by_epoch = by_epoch
+    cfg.log_processor = dict(by_epoch=by_epoch)
+    cfg.custom_hooks = [dict(type='DASPolicyHook', interval=1)]
+    cfg.randomness = dict(seed=0, deterministic=True)
+    adapt_to_cpu(cfg)
+    return cfg

@@ -1,5 +1,5 @@
 from .camvid import CamVidDataset
+from .dataset_split import DatasetSplit, split_indices
 from .transforms import ImageToVideo  # noqa: F401
 
-__all__ = ['CamVidDataset']
-from .split import DatasetPart, split_indices  # noqa: F401
+__all__ = ['CamVidDataset', 'DatasetSplit', 'split_indices']

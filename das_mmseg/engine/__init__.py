@@ -1,1 +1,10 @@
-from . import hooks  # noqa: F401
+from .arch_step import arch_step
+from .hooks import DASPolicyHook, DASSearchHook
+from .optimizers import DASOptimWrapperConstructor
+from .runner import DASEpochBasedTrainLoop, DASIterBasedTrainLoop
+
+__all__ = [
+    'arch_step', 'DASPolicyHook', 'DASSearchHook',
+    'DASOptimWrapperConstructor', 'DASIterBasedTrainLoop',
+    'DASEpochBasedTrainLoop'
+]

@@ -1,2 +1,4 @@
-# Hooks register on import; one line per module.
-from .das_search_hook import DASSearchHook  # noqa: F401
+from .das_policy_hook import DASPolicyHook
+from .das_search_hook import DASSearchHook
+
+__all__ = ['DASPolicyHook', 'DASSearchHook']

@@ -1,0 +1,40 @@
+"""Small helpers shared by the DAS loop, optimizer constructor, α step and
+hook."""
+from typing import Dict, List
+
+import torch.nn as nn
+from mmengine.model import is_model_wrapper
+
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The model inside a DDP (or other mmengine) wrapper."""
+    return model.module if is_model_wrapper(model) else model
+
+
+def clip_cell_of(model: nn.Module, user: str) -> nn.Module:
+    """The ``clip_cell`` of a clip segmentor or classifier, or a clear error.
+
+    Args:
+        model (nn.Module): The model, possibly wrapped.
+        user (str): Who asks, for the error message.
+
+    Raises:
+        TypeError: The model has no clip cell with architecture parameters.
+    """
+    model = unwrap_model(model)
+    cell = getattr(model, 'clip_cell', None)
+    if cell is None or not hasattr(cell, 'arch_parameters'):
+        raise TypeError(f'{user} needs a model with a clip cell '
+                        '(ClipEncoderDecoder or ClipImageClassifier with '
+                        'clip_cell=dict(type="ClipCell", ...)), but '
+                        f'{type(model).__name__} has clip_cell={cell!r}')
+    return cell
+
+
+def parameter_names(model: nn.Module, params: List[nn.Parameter]) -> List[str]:
+    """The qualified names of ``params`` in ``model`` (for messages)."""
+    names: Dict[int, str] = {
+        id(p): n
+        for n, p in unwrap_model(model).named_parameters()
+    }
+    return [names.get(id(p), f'parameter {i}') for i, p in enumerate(params)]
