@@ -16,7 +16,8 @@ $(STAMP): requirements/torch.txt requirements/build.txt requirements/runtime.txt
 	touch $(STAMP)
 
 demo: env
-	$(PY) tools/train.py configs/das_demo.py --work-dir work_dirs/demo
+	$(PY) tools/train.py configs/das/das-pspnet_gsf-r18tiny-d16-t4_1xb4-300iter_camvid-sample-96x96.py \
+		--work-dir work_dirs/demo
 
 test: env
 	$(PY) -m pytest tests $(PYTEST_ARGS)

@@ -265,3 +265,78 @@ def test_mixed_precision(photo):
             FrameLayout.build(4), 2)
         clip.float().mean().backward()
     assert torch.isfinite(clip).all() and torch.isfinite(alpha.grad).all()
+
+
+def test_bad_images_and_magnitudes_get_clear_errors_not_crashes(photo):
+    """Issue 12.3: the op library names the bad input instead of failing deep
+    inside (a 0-sized image used to end in a ZeroDivisionError)."""
+    ops = build_ops(['identity', 'shift_x', 'brightness'])
+    x = to_tensor(cv2.resize(photo, (40, 30)))
+    good = (torch.ones(2, 3), torch.tensor([[0.0, 0.1, 0.1]] * 2))
+
+    def render(images, weights=good[0], magnitudes=good[1]):
+        return mix_clip(images, ops, weights, magnitudes, FrameLayout.build(3),
+                        1)
+
+    for images, error, match in [
+        (x[..., :0], ValueError,
+         r'mix_clip: images of shape \(1, 3, 30, 0\) \(N, C, H, W\) have an '
+         r'empty dimension'),
+        (x[:0], ValueError, r'images of shape \(0, 3, 30, 40\)'),
+        (x[0], ValueError,
+         r'mix_clip: images must be 4-D \(N, C, H, W\), got shape '
+         r'\(3, 30, 40\)'),
+        (x.byte(), TypeError,
+         r'mix_clip: images must be floating point .* got torch.uint8'),
+        (x.numpy(), TypeError,
+         r'images must be a \(N, C, H, W\) tensor, got ndarray'),
+    ]:
+        with pytest.raises(error, match=match):
+            render(images)
+    with pytest.raises(
+            ValueError,
+            match=(r'mix_clip: magnitudes must be finite, got non-finite '
+                   r'values at indices \[\(1, 1\)\]')):
+        render(
+            x,
+            magnitudes=torch.tensor([[0.0, 0.1, 0.1], [0.0,
+                                                       float('nan'), 0.1]]))
+    with pytest.raises(
+            ValueError,
+            match=(r'mix_clip: magnitudes must be a tensor of shape \(2, 3\) '
+                   r'\(edges, ops\), got \(3,\)')):
+        render(x, magnitudes=torch.tensor([0.0, 0.1, 0.1]))
+    with pytest.raises(
+            ValueError, match=r'weights must be a tensor of shape \(2, 3\)'):
+        render(x, weights=torch.ones(14, 3))
+    for call in (
+            lambda: warp_images(x[..., :0], torch.zeros(1, 2, 3), 'zeros'),
+            lambda: to_normalized(torch.eye(3), 30, 0)):
+        with pytest.raises(ValueError, match='>= 1'):
+            call()
+
+
+def test_an_absurd_clip_is_refused_before_it_is_allocated():
+    ops = build_ops(['shift_x'])
+    # 8 x 3 x 40000 x 40000 frames: an expanded view, nothing allocated
+    huge = torch.zeros(1, 3, 1, 1).expand(1, 3, 40000, 40000)
+    with pytest.raises(
+            ValueError,
+            match=(r'mix_clip: a clip of shape \(1, 8, 3, 40000, 40000\) .* '
+                   r'has 38,400,000,000 elements, more than the limit of '
+                   r'1,073,741,824 \(max_clip_elements\)')):
+        mix_clip(huge, ops, torch.ones(2, 1), torch.zeros(2, 1),
+                 FrameLayout.build(8), 1)
+    with pytest.raises(ValueError, match=r'limit of 100 \(max_clip_elements'):
+        mix_clip(
+            torch.zeros(1, 3, 4, 4),
+            ops,
+            torch.ones(2, 1),
+            torch.zeros(2, 1),
+            FrameLayout.build(3),
+            1,
+            max_elements=100)
+    with pytest.raises(
+            ValueError,
+            match=r'num_frames must be an integer in \[1, 1024\], got 100000'):
+        FrameLayout.build(100000)

@@ -1,5 +1,6 @@
 """``ClipCell``: shapes, reference frame, gradients, bounds, discretize,
 CPU/cell parity, sampled mode, affines."""
+import os
 import os.path as osp
 
 import mmcv
@@ -7,16 +8,17 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from fixtures import ROOT, SAMPLE
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from mmseg.registry import MODELS
 
 import das_mmseg  # noqa: F401
-from das_mmseg.augment import Policy, PolicyError, node_edges
+from das_mmseg.augment import (FrameLayout, PixelSpace, Policy, PolicyError,
+                               build_ops, mix_clip, node_edges, num_edges)
 from das_mmseg.datasets.transforms import ImageToVideo
 from das_mmseg.models.clip_cell import ClipCell
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-PHOTO = osp.join(ROOT, 'data/camvid_sample/img_dir/val')
+PHOTO = osp.join(SAMPLE, 'img_dir/val')
 MEAN, STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
 ALL_CONTINUOUS = ('identity', 'shift_x', 'shift_y', 'zoom', 'rotate',
                   'shear_x', 'shear_y', 'brightness', 'contrast', 'saturation',
@@ -24,7 +26,7 @@ ALL_CONTINUOUS = ('identity', 'shift_x', 'shift_y', 'zoom', 'rotate',
 
 
 def photo_bgr(index: int = 0, size=(48, 36)) -> np.ndarray:
-    name = sorted(f for f in __import__('os').listdir(PHOTO))[index]
+    name = sorted(os.listdir(PHOTO))[index]
     return mmcv.imresize(mmcv.imread(osp.join(PHOTO, name)), size)
 
 
@@ -258,6 +260,148 @@ def test_relaxed_cell_with_one_hot_alpha_renders_its_policy(images):
     assert (relaxed[:, 0] - images[:2]).abs().mean() > 0.1
 
 
+OPS_ALL = ('identity', 'shift_x', 'shift_y', 'zoom', 'rotate', 'brightness',
+           'contrast', 'saturation', 'sharpness')
+CHAINS = dict(
+    geometric=[[(0, 'zoom', 1.1)], [(2, 'shift_x', 0.05)],
+               [(3, 'rotate', 7.0), (1, 'shift_y', -0.04)],
+               [(4, 'shift_y', -0.04), (2, 'identity', None)]],
+    photometric=[[(0, 'brightness', 0.1)], [(2, 'contrast', -0.1)],
+                 [(3, 'saturation', 0.2), (0, 'sharpness', 0.2)],
+                 [(4, 'sharpness', 0.2), (1, 'zoom', 1.1)]])
+
+
+@pytest.mark.parametrize('chain', list(CHAINS))
+def test_relaxed_one_hot_discrete_and_image_to_video_render_the_same_clip(
+        chain):
+    """A real photo, a 4-node policy: the relaxed renderer with one-hot
+    weights on the kept edges and zero on the others (every edge and node
+    rendered), the cell with the policy (only the kept ones), and the
+    CPU pipeline step."""
+    bgr = photo_bgr(3, size=(120, 90))
+    policy = Policy(ops=OPS_ALL, nodes=CHAINS[chain], num_frames=5)
+    weights = torch.zeros(num_edges(4), len(OPS_ALL))
+    magnitudes = policy.magnitude_matrix()
+    for node, edges in enumerate(policy.kept_edges()):
+        for source, k, _ in edges:
+            weights[node_edges(node)[source], k] = 1
+    images = normalise(bgr)
+    space = PixelSpace(MEAN, STD)
+    relaxed = mix_clip(images, build_ops(OPS_ALL), weights, magnitudes,
+                       FrameLayout.build(5), 4, space)
+    cell = ClipCell(ops=OPS_ALL, num_frames=5, mean=MEAN, std=STD)
+    cell.set_policy(policy)
+    discrete = cell(images)
+    torch.testing.assert_close(discrete, relaxed, atol=1e-4, rtol=0)
+    frames = ImageToVideo(policy)(dict(img=bgr.copy()))['img']
+    on_cpu = torch.cat([
+        normalise(frames[..., 3 * t:3 * t + 3].copy()) for t in range(5)
+    ]).unsqueeze(0)
+    # the pipeline rounds to uint8: half a grey level
+    assert (on_cpu - discrete).abs().max() <= 0.5 / min(STD) + 1e-4
+    # every non-reference frame changed, the reference is the image
+    assert torch.equal(discrete[:, 2], images)
+    assert all(
+        (discrete[:, t] - images).abs().mean() > 0.02 for t in (0, 1, 3, 4))
+
+
+def test_geometric_ops_apply_in_sequence_along_a_path():
+    """A chain zoom → pan → roll renders as three warps in a row, as the
+    authors' code: what the zoom cropped stays black."""
+    bgr = photo_bgr(2, size=(64, 48))
+    policy = Policy(
+        ops=OPS_ALL,
+        num_frames=3,
+        nodes=[[(0, 'zoom', 0.8)], [(2, 'shift_x', 0.1)],
+               [(3, 'rotate', 15.0)]])
+    image = torch.from_numpy(bgr).permute(2, 0, 1).float().unsqueeze(0)
+    clip = ImageToVideo(policy)(
+        dict(img=image[0].permute(1, 2, 0).numpy()))['img']
+
+    def warp(x, theta):
+        grid = F.affine_grid(
+            torch.tensor([theta], dtype=torch.float32),
+            list(x.shape),
+            align_corners=False)
+        return F.grid_sample(x, grid, align_corners=False)
+
+    angle = torch.tensor(15.0).deg2rad()
+    cos, sin = angle.cos().item(), angle.sin().item()
+    aspect = 48 / 64  # rotation in pixels, thetas in [-1, 1] units
+    for t, d in ((0, 1), (2, 1)):
+        x = warp(image, [[1 / 0.8, 0, 0], [0, 1 / 0.8, 0]])
+        x = warp(x, [[1, 0, -0.2], [0, 1, 0]])
+        x = warp(x, [[cos, -sin * aspect, 0], [sin / aspect, cos, 0]])
+        frame = torch.from_numpy(clip[..., 3 * t:3 * t + 3]).permute(2, 0, 1)
+        torch.testing.assert_close(frame, x[0], atol=1e-3, rtol=0)
+    # a zoom out leaves a black border that the pan and roll carry along
+    assert (torch.from_numpy(clip[..., :3]) == 0).all(-1).float().mean() > 0.2
+
+
+def test_path_weights_of_a_relaxed_4_node_cell():
+    """A 1-pixel pan per edge on a one-pixel image: the pixel at offset L
+    holds the weight of the paths of L ops. Sum: 1/8, 3/8, 3/8, 1/8 (as DARTS
+    and the authors); the old mean of version-1 policies weighs short paths
+    far more."""
+    width = 16
+    image = torch.zeros(1, 1, 1, width)
+    image[..., 2] = 1
+    ops = build_ops(['shift_x'])
+    magnitudes = torch.full((num_edges(4), 1), 1 / width)
+    layout = FrameLayout.build(2, ref_frame=0)  # frame 1: distance 1
+
+    def path_weights(aggregation):
+        clip = mix_clip(
+            image,
+            ops,
+            torch.ones(num_edges(4), 1),
+            magnitudes,
+            layout,
+            4,
+            node_aggregation=aggregation)
+        return clip[0, 1, 0, 0, 3:7]  # offsets 1..4
+
+    torch.testing.assert_close(
+        path_weights('sum'), torch.tensor([0.125, 0.375, 0.375, 0.125]))
+    torch.testing.assert_close(
+        path_weights('mean'),
+        torch.tensor([0.40, 0.43, 0.15, 0.02]),
+        atol=0.01,
+        rtol=0)
+
+
+def test_displacement_and_identity_of_a_policy():
+    pan = Policy(
+        ops=OPS_ALL,
+        num_frames=5,
+        nodes=[[(0, 'shift_x', 0.1)], [(2, 'identity', None)]])
+    # 0.1 of 40 px per frame step
+    assert pan.displacement((30, 40)) == pytest.approx([8, 4, 0, 4, 8])
+    assert not pan.is_identity()
+    # half the paths pan: half the displacement
+    half = Policy(
+        ops=OPS_ALL,
+        num_frames=5,
+        nodes=[[(0, 'shift_x', 0.1), (1, 'identity', None)]])
+    assert half.displacement((30, 40)) == pytest.approx([4, 2, 0, 2, 4])
+    rotation = Policy(ops=OPS_ALL, num_frames=3, nodes=[[(0, 'rotate', 10.0)]])
+    moved = rotation.displacement((30, 40))
+    assert moved[1] == 0 and moved[0] == moved[2] > 1
+    # photometric ops move nothing but are no identity; zero magnitudes and
+    # nodes that do not reach the clip are
+    bright = Policy(
+        ops=OPS_ALL, num_frames=3, nodes=[[(0, 'brightness', 0.1)]])
+    assert bright.displacement((30, 40)) == [0, 0, 0]
+    assert not bright.is_identity()
+    still = Policy(
+        ops=OPS_ALL,
+        num_frames=5,
+        nodes=[[(0, 'shift_x', 0.1)], [(0, 'zoom', 1.0),
+                                       (1, 'identity', None)]])
+    assert still.is_identity() and still.displacement((30, 40)) == [0] * 5
+    assert Policy(ops=OPS_ALL, num_frames=1, nodes=pan.nodes).is_identity()
+
+
 def test_frame_affines_follow_the_policy(images):
     cell = ClipCell(num_frames=4, mean=MEAN, std=STD, num_nodes=2)
     # the relaxed mixture is no single warp
@@ -408,8 +552,20 @@ def test_gumbel_mode_renders_one_op_per_edge_in_training_and_mixture_in_eval(
                        weights.detach().round().abs())
     assert (weights.detach().sum(-1) - 1).abs().max() < 1e-5 and (
         weights.detach() != 0).sum(-1).eq(1).all()
-    assert all(
-        sum(row) <= len(list(node_edges(n))) for n, row in enumerate(active))
+    # one op per edge is rendered ...
+    assert active == (weights.detach() != 0).tolist()
+    # ... and that is exact: the sampled clip is the full renderer's on the
+    # sampled weights
+    torch.manual_seed(7)
+    sampled = cell(images[:2])
+    torch.manual_seed(7)
+    weights, _ = cell._edge_weights()
+    full = mix_clip(images[:2], cell.ops, weights, cell.magnitudes,
+                    cell.layout, cell.num_nodes, cell.space)
+    torch.testing.assert_close(sampled, full, atol=1e-5, rtol=0)
+    with cell.arch_grad():
+        cell(images[:1]).mean().backward()
+        assert cell.alpha.grad.abs().sum() > 0
 
 
 def test_registered_and_bad_config():
@@ -428,10 +584,75 @@ def test_registered_and_bad_config():
         (dict(padding_mode='wrap'),
          r"padding_mode must be one of \('zeros', 'border', 'reflection'\)"),
         (dict(temperature=0),
-         'ClipCell: temperature must be a finite number > 0, got 0')
+         'ClipCell: temperature must be a finite number > 0, got 0'),
+        (dict(temperature=float('nan')), 'temperature .* got nan'),
+        (dict(alpha_std=-1), 'alpha_std must be a finite number >= 0'),
+        (dict(ops='zoom'), "ops must be a list of op names, got 'zoom'"),
+        (dict(edges_per_node=0),
+         'ClipCell: edges_per_node must be an integer >= 1, got 0'),
+        (dict(magnitude_seed=-1), r'magnitude_seed must be an integer in '
+         r'\[0, 9223372036854775807\], got -1'),
+        (dict(magnitude_seed=1.5), 'magnitude_seed .* got 1.5'),
+        (dict(learn_magnitudes='yes'),
+         "learn_magnitudes must be True or False, got 'yes'"),
+        (dict(node_aggregation='max'),
+         r"ClipCell: node_aggregation must be one of \('sum', 'mean'\)"),
+        (dict(max_clip_elements=0),
+         'max_clip_elements must be an integer >= 1, got 0'),
+        (dict(mean=MEAN), 'give both mean and std, or neither'),
+        (dict(mean=MEAN, std=(1, 1)), 'mean has 3 channels, std 2'),
+        (dict(mean=MEAN, std=(1, 0, 1)),
+         r'std must be a non-empty sequence of positive numbers'),
+        (dict(mean='abc', std=STD), 'mean must be a non-empty sequence'),
+        (dict(channel_order='hsv'), 'channel_order must be one of'),
+        (dict(magnitudes=dict(zoom=float('inf'))),
+         "magnitude of 'zoom' must be a finite number, got inf"),
+        (dict(magnitudes=dict(identity=0.3)),
+         "op 'identity' takes no magnitude, got 0.3"),
+        (dict(magnitudes=[[0.1] * 5] * 3),
+         r'magnitudes must be a dict op name → number or an \(E, K\) = '
+         r'\(14, 5\) nested sequence'),
     ]:
         with pytest.raises((ValueError, KeyError), match=match):
             ClipCell(**bad)
+
+
+def test_forward_refuses_bad_images_and_absurd_clips(images):
+    cell = ClipCell(num_frames=4, mean=MEAN, std=STD, max_clip_elements=10**6)
+    for bad, error, match in [
+        (images[:1, :2], ValueError,
+         r'ClipCell.forward: images have 2 channels, expected 3 \(the length '
+         r'of mean/std\)'),
+        (images[:1, ..., :0], ValueError, r'have an empty dimension'),
+        (images[0], ValueError, r'images must be 4-D'),
+        ((images[:1] * 50).byte(), TypeError, r'must be floating point'),
+    ]:
+        with pytest.raises(error, match=match):
+            cell(bad)
+    # 4 x 4 x 3 x 300 x 300 = 4.3M elements > 1M: refused, nothing allocated
+    huge = images[:1, :, :1, :1].expand(4, 3, 300, 300)
+    with pytest.raises(
+            ValueError,
+            match=(r'ClipCell.forward: a clip of shape \(4, 4, 3, 300, 300\) '
+                   r'\(N, T, C, H, W\) has 4,320,000 elements, more than the '
+                   r'limit of 1,000,000 \(max_clip_elements\)')):
+        cell(huge)
+
+
+def test_damaged_checkpoint_state_is_refused():
+    cell = ClipCell(num_frames=4)
+    state = cell.state_dict()
+    state['magnitude_values'][3, 1] = float('nan')
+    with pytest.raises(ValueError, match=r'magnitude_values holds non-finite'):
+        ClipCell(num_frames=4).load_state_dict(state)
+    with pytest.raises(ValueError, match='must be a dict with a "policy"'):
+        cell.set_extra_state('rotate')
+    other = ClipCell(num_frames=8).discretize().to_dict()
+    with pytest.raises(
+            PolicyError,
+            match=r"checkpoint's clip cell policy does not fit this cell: .*"
+            r'makes 8-frame clips, not num_frames=4'):
+        cell.set_extra_state(dict(policy=other))
 
 
 @pytest.mark.slow
@@ -451,7 +672,7 @@ def test_visualize_clip_tool(tmp_path):
                 for k, v in cell.state_dict().items()
             }
         }, tmp_path / 'ckpt.pth')
-    image = osp.join(PHOTO, sorted(__import__('os').listdir(PHOTO))[0])
+    image = osp.join(PHOTO, sorted(os.listdir(PHOTO))[0])
     for source in (['--policy', str(tmp_path / 'policy.json')],
                    ['--checkpoint', str(tmp_path / 'ckpt.pth')]):
         out = tmp_path / f'{source[0][2:]}.png'

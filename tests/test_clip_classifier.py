@@ -265,3 +265,18 @@ def test_mmpretrain_runner_trains_and_evaluates(tmp_path):
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert 0 <= runner.val_loop.run()['accuracy/top1'] <= 100
+
+
+def test_the_cell_takes_its_normalisation_from_the_data_preprocessor():
+    cell = dict(type='ClipCell', num_frames=2, num_nodes=1)
+    model = build(classifier_cfg(clip_cell=cell))
+    space = model.clip_cell.space
+    assert space.mean == pytest.approx(MEAN) and space.channel_order == 'rgb'
+    cfg = classifier_cfg(clip_cell=cell)
+    cfg['data_preprocessor'].update(to_rgb=False)
+    assert build(cfg).clip_cell.space.channel_order == 'bgr'
+    with pytest.raises(
+            ValueError,
+            match=(r'clip_cell.mean=\[1, 2, 3\] contradicts the data '
+                   r'preprocessor \(ClipClsDataPreprocessor\)')):
+        build(classifier_cfg(clip_cell=dict(cell, mean=[1, 2, 3])))

@@ -512,3 +512,36 @@ def test_config_errors_name_the_bad_value():
     with pytest.raises(
             ValueError, match='num_frames must be an integer >= 1, got 0'):
         build(segmentor_cfg(num_frames=0))
+
+
+def test_the_cell_takes_its_normalisation_from_the_data_preprocessor():
+    """Configs write mean/std once (in the preprocessor); a cell value that
+    contradicts it is an error."""
+    cell = dict(type='ClipCell', num_frames=2, num_nodes=1)
+    model = build(segmentor_cfg(clip_cell=cell))
+    space = model.clip_cell.space
+    assert space.mean == pytest.approx(MEAN) and space.std == pytest.approx(
+        STD) and space.channel_order == 'rgb'
+    cfg = segmentor_cfg(clip_cell=cell)
+    cfg['data_preprocessor'].update(bgr_to_rgb=False)
+    assert build(cfg).clip_cell.space.channel_order == 'bgr'
+    # the same values written twice are fine
+    same = dict(cell, mean=MEAN, std=STD, channel_order='rgb')
+    given = build(segmentor_cfg(clip_cell=same)).clip_cell.space
+    assert given.mean == pytest.approx(
+        space.mean) and given.std == (pytest.approx(
+            space.std)) and given.channel_order == 'rgb'
+    # no normalisation in the preprocessor: pixels
+    cfg = segmentor_cfg(clip_cell=cell)
+    cfg['data_preprocessor'].update(mean=None, std=None)
+    assert build(cfg).clip_cell.space.mean is None
+    for key, value, match in [
+        ('mean', [0, 0, 0], r'clip_cell.mean=\[0, 0, 0\] contradicts the data '
+         r'preprocessor \(ClipSegDataPreProcessor\), whose images have '
+         r'mean=\[123.675'),
+        ('std', [1, 1, 1], r'clip_cell.std=\[1, 1, 1\] contradicts'),
+        ('channel_order', 'bgr',
+         r"clip_cell.channel_order='bgr' contradicts .*'rgb'"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            build(segmentor_cfg(clip_cell=dict(cell, **{key: value})))

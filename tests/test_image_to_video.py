@@ -11,7 +11,7 @@ from mmpretrain.registry import TRANSFORMS as MMPRETRAIN_TRANSFORMS
 from mmseg.registry import TRANSFORMS
 
 import das_mmseg  # noqa: F401
-from das_mmseg.augment import Policy
+from das_mmseg.augment import Policy, PolicyError
 from das_mmseg.datasets.transforms import ImageToVideo
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -163,3 +163,47 @@ def test_float_images_and_registries():
             match=(r"padding_mode must be one of \('zeros', 'border', "
                    r"'reflection'\)")):
         ImageToVideo(CHAIN, padding_mode='wrap')
+
+
+@pytest.mark.parametrize('img,error,match', [
+    (np.zeros((0, 40, 3), np.uint8), ValueError,
+     r"ImageToVideo: the image of 'x.jpg' has shape \(0, 40, 3\); expected "
+     r'\(H, W\) or \(H, W, C\) with every size >= 1'),
+    (np.zeros(
+        (30, 40, 3, 2), np.uint8), ValueError, r'has shape \(30, 40, 3, 2\)'),
+    (np.zeros((30, 40, 3), np.int32), TypeError,
+     r'has dtype int32; expected uint8 or floating point'),
+    (np.full((30, 40, 3), np.nan,
+             np.float32), ValueError, r'holds NaN or infinite pixel values'),
+    ([[0, 1]], TypeError, r'must be a numpy array \(H, W\[, C\]\), got list'),
+])
+def test_bad_images_name_the_file(img, error, match):
+    with pytest.raises(error, match=match):
+        ImageToVideo(CHAIN)(dict(img=img, img_path='x.jpg'))
+
+
+def test_bad_settings_and_absurd_clips_are_refused():
+    with pytest.raises(
+            PolicyError,
+            match=(r'ImageToVideo\(policy=...\): unsupported policy version '
+                   r'3')):
+        ImageToVideo(dict(CHAIN, version=3))
+    with pytest.raises(PolicyError, match=r'ImageToVideo.*cannot read'):
+        ImageToVideo('/nonexistent/policy.json')
+    with pytest.raises(
+            ValueError,
+            match=r"frame_jitter\['brightness'\] must be a finite"
+            r' number >= 0, got nan'):
+        ImageToVideo(CHAIN, frame_jitter=dict(brightness=float('nan')))
+    with pytest.raises(ValueError, match='frame_jitter must be a dict'):
+        ImageToVideo(CHAIN, frame_jitter=['brightness'])
+    with pytest.raises(
+            ValueError,
+            match=r'max_clip_elements must be an integer >= 1, got 0'):
+        ImageToVideo(CHAIN, max_clip_elements=0)
+    with pytest.raises(
+            ValueError,
+            match=(r'ImageToVideo: a clip of shape \(1, 4, 3, 180, 240\) '
+                   r'\(N, T, C, H, W\) has 518,400 elements, more than the '
+                   r'limit of 100,000')):
+        ImageToVideo(CHAIN, max_clip_elements=100000)(load())

@@ -18,11 +18,10 @@ import sys
 # run from a checkout without installing
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
-
 # registers the components, checks mmcv, installs the safe checkpoint loader
 import das_mmseg  # noqa: E402,F401
 from das_mmseg.apis.test import build_test_config, run_test  # noqa: E402
+from das_mmseg.utils.launch import CfgOptionsAction  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -52,7 +51,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help=(
             'override some settings in the used config, the key-value pair in '
             'xxx=yyy format will be merged into config file, e.g. '

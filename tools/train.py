@@ -15,17 +15,17 @@ import sys
 # run from a checkout without installing
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 # registers the components, checks mmcv, installs the safe checkpoint loader
 import das_mmseg  # noqa: E402,F401
+from das_mmseg.utils.launch import CfgOptionsAction  # noqa: E402
 from das_mmseg.utils.launch import load_config, prepare_run  # noqa: E402
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a segmentor')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
@@ -33,7 +33,9 @@ def parse_args():
         '--resume',
         action='store_true',
         default=False,
-        help='resume from the latest checkpoint in the work_dir automatically')
+        help=('resume from the newest intact checkpoint of the work_dir (the '
+              'one last_checkpoint names, else the newest other one, with a '
+              'warning)'))
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -42,7 +44,7 @@ def parse_args():
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help=(
             'override some settings in the used config, the key-value pair in '
             'xxx=yyy format will be merged into config file. If the value to '
@@ -58,14 +60,14 @@ def parse_args():
     # torch.distributed.launch passes --local-rank (torch >= 2.0) or
     # --local_rank.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
 
     cfg = load_config(args.config, args.cfg_options, args.launcher,
                       args.work_dir)

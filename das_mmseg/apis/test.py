@@ -7,13 +7,13 @@ and the test run.
     metrics = run_test(cfg)   # {'aAcc': ..., 'mIoU': ..., 'mAcc': ...}
 """
 import copy
-import os.path as osp
 from typing import Optional
 
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from das_mmseg.utils.checkpoint import check_checkpoint_file
 from das_mmseg.utils.launch import load_config, prepare_run
 
 
@@ -134,9 +134,7 @@ def build_test_config(config: str,
     Returns:
         Config: Ready for :func:`run_test`.
     """
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(
-            f'checkpoint file "{checkpoint}" does not exist')
+    check_checkpoint_file(checkpoint, 'the CHECKPOINT argument')
     cfg = load_config(config, cfg_options, launcher, work_dir)
     cfg.load_from = checkpoint
     classification = is_classification(cfg)
@@ -167,14 +165,15 @@ def build_test_config(config: str,
 
 
 def run_test(cfg: Config) -> dict:
-    """Evaluate a :func:`build_test_config` config: checks of
-    :func:`das_mmseg.utils.launch.prepare_run`, then the Runner's test loop.
+    """Evaluate a :func:`build_test_config` config: the checks of
+    :func:`das_mmseg.utils.launch.prepare_run` (those of a test run), then
+    the Runner's test loop.
 
     Returns:
         dict: The test metrics, e.g. ``{'aAcc': .., 'mIoU': .., 'mAcc': ..}``
         or ``{'accuracy/top1': ..}``.
     """
-    prepare_run(cfg)
+    prepare_run(cfg, training=False)
     runner = (
         Runner.from_cfg(cfg)
         if 'runner_type' not in cfg else RUNNERS.build(cfg))

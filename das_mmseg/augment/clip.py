@@ -322,6 +322,10 @@ def _check_edge_tensor(name: str, value, shape: Tuple[int, int]) -> None:
             f'ops), got {got}')
 
 
+# the placeholder of a node that is not rendered
+_SKIPPED = torch.empty(0)
+
+
 def _needed_nodes(num_nodes: int, active: List[List[bool]]) -> List[bool]:
     """Which intermediate nodes reach the output through active edges."""
     needed = [False] * num_nodes
@@ -437,11 +441,12 @@ def mix_clip(images: Tensor,
     }
     masses = node_masses(weights, num_nodes, node_aggregation)
     needed = _needed_nodes(num_nodes, active)
-    # normalised nodes (node / mass), None for the inputs (the image)
+    # normalised nodes (node / mass): None for the inputs (the image),
+    # _SKIPPED for nodes no active edge leads from
     nodes: List[Optional[Tensor]] = [None, None]
     for node in range(num_nodes):
         if not needed[node]:
-            nodes.append(None)
+            nodes.append(_SKIPPED)
             continue
         edges = node_edges(node)
         source_mass = torch.stack([
@@ -455,6 +460,7 @@ def mix_clip(images: Tensor,
         for s, edge in enumerate(edges):
             x = nodes[s]  # None: the image
             on = [k for k in range(len(ops)) if active[edge][k]]
+            assert x is not _SKIPPED or not on, f'node {s - 2} was skipped'
             for k in on:
                 if isinstance(ops[k], Identity):
                     terms.append(coefs[s, k] *

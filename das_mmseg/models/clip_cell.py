@@ -154,69 +154,80 @@ class ClipCell(BaseModule):
                  max_clip_elements: int = MAX_CLIP_ELEMENTS,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if isinstance(ops, str) or not isinstance(ops, Sequence):
-            raise ValueError('ClipCell: ops must be a list of op names, got '
-                             f'{ops!r}')
-        self.op_names = tuple(ops)
-        self.ops = build_ops(self.op_names)
-        self.layout = FrameLayout.build(num_frames, ref_frame, progression)
-        self.num_frames = num_frames
-        self.ref_frame = self.layout.ref_frame
-        self.progression = progression
-        check_int('num_nodes', num_nodes, 1, MAX_NODES)
-        self.temperature = _check_number('temperature', temperature, 0, True)
-        check_choice('padding_mode', padding_mode, PADDING_MODES)
-        check_choice('sampling', sampling, SAMPLING_MODES)
-        check_choice('node_aggregation', node_aggregation, NODE_AGGREGATIONS)
-        check_int('edges_per_node', edges_per_node, 1)
-        check_int('max_clip_elements', max_clip_elements, 1)
-        if not isinstance(learn_magnitudes, bool):
-            raise ValueError('ClipCell: learn_magnitudes must be True or '
-                             f'False, got {learn_magnitudes!r}')
-        alpha_std = _check_number('alpha_std', alpha_std, 0, False)
-        if (mean is None) != (std is None):
-            raise ValueError('ClipCell: give both mean and std, or neither; '
-                             f'got mean={mean!r}, std={std!r}')
-        if mean is not None:
-            mean = _check_stats('mean', mean, positive=False)
-            std = _check_stats('std', std, positive=True)
-            if len(mean) != len(std):
+        # every config error names the cell: it came from clip_cell=...
+        try:
+            if isinstance(ops, str) or not isinstance(ops, Sequence):
                 raise ValueError(
-                    f'ClipCell: mean has {len(mean)} channels, std '
-                    f'{len(std)}; give one value per channel in both')
-        self.num_nodes = num_nodes
-        self.padding_mode = padding_mode
-        self.sampling = sampling
-        self.edges_per_node = edges_per_node
-        self.node_aggregation = node_aggregation
-        self.learn_magnitudes = learn_magnitudes
-        self.max_clip_elements = max_clip_elements
-        self.space = PixelSpace(mean, std, channel_order=channel_order)
+                    'ClipCell: ops must be a list of op names, got '
+                    f'{ops!r}')
+            self.op_names = tuple(ops)
+            self.ops = build_ops(self.op_names)
+            self.layout = FrameLayout.build(num_frames, ref_frame, progression)
+            self.num_frames = num_frames
+            self.ref_frame = self.layout.ref_frame
+            self.progression = progression
+            check_int('num_nodes', num_nodes, 1, MAX_NODES)
+            self.temperature = _check_number('temperature', temperature, 0,
+                                             True)
+            check_choice('padding_mode', padding_mode, PADDING_MODES)
+            check_choice('sampling', sampling, SAMPLING_MODES)
+            check_choice('node_aggregation', node_aggregation,
+                         NODE_AGGREGATIONS)
+            check_int('edges_per_node', edges_per_node, 1)
+            check_int('max_clip_elements', max_clip_elements, 1)
+            if not isinstance(learn_magnitudes, bool):
+                raise ValueError('ClipCell: learn_magnitudes must be True or '
+                                 f'False, got {learn_magnitudes!r}')
+            alpha_std = _check_number('alpha_std', alpha_std, 0, False)
+            if (mean is None) != (std is None):
+                raise ValueError(
+                    'ClipCell: give both mean and std, or neither; '
+                    f'got mean={mean!r}, std={std!r}')
+            if mean is not None:
+                mean = _check_stats('mean', mean, positive=False)
+                std = _check_stats('std', std, positive=True)
+                if len(mean) != len(std):
+                    raise ValueError(
+                        f'ClipCell: mean has {len(mean)} channels, std '
+                        f'{len(std)}; give one value per channel in both')
+            self.num_nodes = num_nodes
+            self.padding_mode = padding_mode
+            self.sampling = sampling
+            self.edges_per_node = edges_per_node
+            self.node_aggregation = node_aggregation
+            self.learn_magnitudes = learn_magnitudes
+            self.max_clip_elements = max_clip_elements
+            self.space = PixelSpace(mean, std, channel_order=channel_order)
 
-        shape = (num_edges(num_nodes), len(self.ops))
-        self.alpha = nn.Parameter(
-            alpha_std * torch.randn(shape), requires_grad=False)
-        if magnitude_seed is None:
-            # drawn from the global generator, which the runner seeds
-            magnitude_seed = int(torch.randint(2**31 - 1, ()).item())
-        check_int('magnitude_seed', magnitude_seed, 0, MAX_SEED)
-        self.magnitude_seed = magnitude_seed
-        values = self._initial_magnitudes(magnitudes, magnitude_seed)
-        # the learned range: the paper's (init_range), not the op's bounds
-        ranges = torch.tensor([op.init_range for op in self.ops],
-                              dtype=torch.float32)
-        self.register_buffer('magnitude_range', ranges, persistent=False)
-        if learn_magnitudes:
-            self.magnitude_logit = nn.Parameter(
-                self._to_logits(values), requires_grad=False)
-        else:
-            self.register_buffer('magnitude_values', values)
-        self._grad_depth = 0
-        self._policy: Optional[Policy] = None
-        # a policy from the config wins over a checkpoint's
-        self._policy_from_config = policy is not None
-        self._last_size: Optional[Tuple[int, int]] = None
-        self._set_policy(policy)
+            shape = (num_edges(num_nodes), len(self.ops))
+            self.alpha = nn.Parameter(
+                alpha_std * torch.randn(shape), requires_grad=False)
+            if magnitude_seed is None:
+                # drawn from the global generator, which the runner seeds
+                magnitude_seed = int(torch.randint(2**31 - 1, ()).item())
+            check_int('magnitude_seed', magnitude_seed, 0, MAX_SEED)
+            self.magnitude_seed = magnitude_seed
+            values = self._initial_magnitudes(magnitudes, magnitude_seed)
+            # the learned range: the paper's (init_range), not the op's bounds
+            ranges = torch.tensor([op.init_range for op in self.ops],
+                                  dtype=torch.float32)
+            self.register_buffer('magnitude_range', ranges, persistent=False)
+            if learn_magnitudes:
+                self.magnitude_logit = nn.Parameter(
+                    self._to_logits(values), requires_grad=False)
+            else:
+                self.register_buffer('magnitude_values', values)
+            self._grad_depth = 0
+            self._policy: Optional[Policy] = None
+            # a policy from the config wins over a checkpoint's
+            self._policy_from_config = policy is not None
+            self._last_size: Optional[Tuple[int, int]] = None
+            self._set_policy(policy)
+        except (ValueError, KeyError) as e:
+            message = str(e.args[0]) if e.args else str(e)
+            if not message.startswith('ClipCell'):
+                raise type(e)(f'ClipCell: {message}') from None
+            raise
 
     # --- magnitudes ----------------------------------------------------------
     def _initial_magnitudes(self, given, seed: int) -> Tensor:
@@ -454,13 +465,20 @@ class ClipCell(BaseModule):
         shape = (num_edges(self.num_nodes), len(self.ops))
         logit_key = prefix + 'magnitude_logit'
         values_key = prefix + 'magnitude_values'
+        values = state_dict.get(values_key)
+        if torch.is_tensor(values) and not bool(
+                torch.isfinite(values.detach().cpu()).all()):
+            raise ValueError(
+                f'the checkpoint\'s {values_key} holds non-finite '
+                'magnitudes; the checkpoint is damaged')
         logits = state_dict.get(logit_key)
         if logits is None or tuple(logits.shape) not in (shape[1:], shape):
             return  # the cell's own form, or a mismatch torch reports
         logits = logits.detach().float().cpu()
         if not bool(torch.isfinite(logits).all()):
             raise ValueError(
-                f'the checkpoint\'s {logit_key} holds non-finite values')
+                f'the checkpoint\'s {logit_key} holds non-finite values; the '
+                'checkpoint is damaged')
         if tuple(logits.shape) == shape:  # learned per-edge magnitudes
             if self.learn_magnitudes:
                 return
@@ -565,16 +583,10 @@ class ClipCell(BaseModule):
                 f'magnitude_seed={self.magnitude_seed}')
 
 
-def _register_in_mmpretrain() -> None:
-    try:
-        from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
-    except ImportError:  # mmpretrain is optional for segmentation
-        return
-    if 'ClipCell' not in MMPRETRAIN_MODELS.module_dict:
-        MMPRETRAIN_MODELS.register_module(module=ClipCell)
+# classification: also in mmpretrain's registry, if installed
+from das_mmseg.registry import register_in_mmpretrain  # noqa: E402
 
-
-_register_in_mmpretrain()
+register_in_mmpretrain(ClipCell, 'MODELS')
 
 
 def build_clip_cell(

@@ -4,14 +4,20 @@ Runner is built.
 Every check here runs in seconds and raises before any data is loaded or any
 weight is trained, so a bad path or an unsupported machine never costs hours.
 """
+import difflib
+import inspect
 import logging
+import math
 import os
 import os.path as osp
-from typing import Iterator, Optional, Tuple
+from typing import Iterator, Optional, Sequence, Tuple
 
 import torch
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.logging import print_log
+
+from das_mmseg.datasets.checks import find_files
+from .checkpoint import resolve_resume
 
 DATASETS_DOC = 'README.md, section "Datasets"'
 
@@ -30,10 +36,15 @@ def check_config_path(path: str) -> str:
     return path
 
 
-def _iter_datasets(cfg: Config) -> Iterator[Tuple[str, dict]]:
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _iter_datasets(
+        cfg: Config,
+        loaders: Sequence[str] = LOADERS) -> Iterator[Tuple[str, dict]]:
     """Yield (dataloader name, dataset cfg) for every dataset a config will
     build, unwrapping dataset wrappers."""
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+    for loader in loaders:
         stack = [cfg.get(loader, {}) and cfg[loader].get('dataset')]
         while stack:
             ds = stack.pop()
@@ -48,14 +59,75 @@ def _iter_datasets(cfg: Config) -> Iterator[Tuple[str, dict]]:
                 yield loader, ds
 
 
-def check_data_roots(cfg: Config) -> None:
+def _class_default(ds_type, arg: str) -> Optional[str]:
+    """The default of a dataset class's constructor argument (e.g. the
+    ``img_suffix`` of ``CamVidDataset``), or None when unknown."""
+    from mmseg.registry import DATASETS
+    try:
+        cls = DATASETS.get(ds_type) if isinstance(ds_type, str) else ds_type
+        param = inspect.signature(cls.__init__).parameters.get(arg)
+    except Exception:  # not an mmseg dataset, or an unusual one
+        return None
+    if param is None or param.default is inspect.Parameter.empty:
+        return None
+    return param.default
+
+
+def check_data_folder_holds_files(path: str, loader: str, key: str,
+                                  ds: dict) -> None:
+    """Raise a clear error when a dataset folder exists but holds no files, or
+    none with the suffix the dataset lists (mmengine would fail later with
+    ``need at least one array to concatenate``).
+
+    Args:
+        path (str): The folder.
+        loader (str): The dataloader it belongs to, for the message.
+        key (str): Its ``data_prefix`` key ('img_path', 'seg_map_path'), or
+            'data_root'.
+        ds (dict): The dataset config.
+    """
+    suffix_arg = dict(
+        img_path='img_suffix', seg_map_path='seg_map_suffix').get(key)
+    suffix = None
+    if suffix_arg:
+        suffix = ds.get(suffix_arg, _class_default(ds.get('type'), suffix_arg))
+    if not isinstance(suffix, str):
+        suffix = None
+    found, seen = find_files(path, suffix)
+    if found:
+        return
+    name = ds.get('type', 'the dataset')
+    where = (f'{loader}.dataset.data_prefix.{key}'
+             if key != 'data_root' else f'{loader}.dataset.data_root')
+    if not seen:
+        raise FileNotFoundError(
+            f'{loader}: the dataset folder "{path}" ({where} of {name}) '
+            'exists but holds no files. Put the dataset there as described '
+            f'in {DATASETS_DOC}, or point the config at the right folder '
+            f'with --cfg-options {loader}.dataset.data_root=PATH.')
+    held = ', '.join(
+        f'{n} {ext}'
+        for ext, n in sorted(seen.items(), key=lambda item: -item[1])[:5])
+    raise FileNotFoundError(
+        f'{loader}: the dataset folder "{path}" ({where} of {name}) holds '
+        f'no "*{suffix}" files, which {name} lists (it holds {held}). Set '
+        f'{loader}.dataset.{suffix_arg} to the suffix of the files, or point '
+        f'the config at the right folder ({DATASETS_DOC}).')
+
+
+def check_data_roots(cfg: Config, loaders: Sequence[str] = LOADERS) -> None:
     """Raise a clear error, before the Runner starts, when a dataset folder of
-    the config does not exist.
+    the config does not exist or holds no files of the dataset.
 
     Only local paths are checked (a ``backend_args`` for a remote file backend
     skips the check).
+
+    Args:
+        cfg (Config): The config.
+        loaders (Sequence[str]): The dataloaders whose datasets to check.
+            Defaults to all three.
     """
-    for loader, ds in _iter_datasets(cfg):
+    for loader, ds in _iter_datasets(cfg, loaders):
         if ds.get('backend_args'):
             continue
         root = ds.get('data_root') or ''
@@ -77,6 +149,10 @@ def check_data_roots(cfg: Config) -> None:
                     f'{loader}: "{path}" ({key} of '
                     f'{ds.get("type", "the dataset")}) does not exist. '
                     f'Prepare the dataset as described in {DATASETS_DOC}.')
+            if osp.isdir(path):
+                check_data_folder_holds_files(path, loader, key, ds)
+        if root and not any(prefixes.values()):
+            check_data_folder_holds_files(root, loader, 'data_root', ds)
         ann = ds.get('ann_file')
         if ann and not osp.isfile(osp.join(root, ann)):
             raise FileNotFoundError(
@@ -137,28 +213,259 @@ def adapt_to_cpu(cfg: Config) -> None:
         cfg.model_wrapper_cfg = wrapper
 
 
+class CfgOptionsAction(DictAction):
+    """mmengine's ``--cfg-options`` parser, with a usage error naming an item
+    that is not ``key=value`` (mmengine fails with ``ValueError: not enough
+    values to unpack``)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for item in values or []:
+            if '=' not in item or item.startswith('='):
+                parser.error(f'{option_string} takes key=value items, e.g. '
+                             f'train_cfg.max_iters=1000; got "{item}"')
+        super().__call__(parser, namespace, values, option_string)
+
+
+def _key_exists(cfg, key: str) -> Tuple[bool, str, list]:
+    """Whether a dotted ``--cfg-options`` key exists in a config; else the
+    deepest existing prefix and the keys found there."""
+    node, walked = cfg, []
+    for part in key.split('.'):
+        if hasattr(node, 'keys') and part in node:  # ConfigDict or Config
+            node = node[part]
+        elif (isinstance(node, (list, tuple)) and part.isdigit()
+              and int(part) < len(node)):
+            node = node[int(part)]
+        else:
+            siblings = list(node.keys()) if hasattr(node, 'keys') else []
+            return False, '.'.join(walked), siblings
+        walked.append(part)
+    return True, key, []
+
+
+def check_cfg_options(cfg: Config, cfg_options: Optional[dict]) -> None:
+    """Warn about each ``--cfg-options`` key the config does not have.
+
+    mmengine adds such a key silently; when it is a typo
+    (``train_cfg.max_iter``) the setting the user meant is never changed. A
+    new key can also be legitimate (an argument the config leaves at its
+    default), so this warns, naming the closest existing keys.
+    """
+    for key in cfg_options or {}:
+        exists, prefix, siblings = _key_exists(cfg, key)
+        if exists:
+            continue
+        leaf = key[len(prefix):].lstrip('.').split('.')[0]
+        close = difflib.get_close_matches(leaf, siblings, n=2, cutoff=0.8)
+        where = f'"{prefix}"' if prefix else 'the top level'
+        hint = (' Did you mean ' + ' or '.join(
+            (f'{prefix}.{c}' if prefix else c)
+            for c in close) + '?' if close else '')
+        print_log(
+            f'--cfg-options {key}: the config has no key "{leaf}" at {where}, '
+            'so this adds a new one, which only takes effect if the '
+            f'component reads it.{hint}',
+            logger='current',
+            level=logging.WARNING)
+
+
+def check_work_dir(work_dir: str, source: str) -> None:
+    """Raise a clear error when the work folder cannot be created or written
+    (the Runner would fail after building the model and data).
+
+    Args:
+        work_dir (str): The folder.
+        source (str): Where it came from (``'--work-dir'``, ...).
+    """
+    if osp.exists(work_dir) and not osp.isdir(work_dir):
+        raise NotADirectoryError(
+            f'the work folder "{work_dir}" ({source}) is a file; pass a '
+            'folder to --work-dir')
+    existing = osp.abspath(work_dir)
+    while not osp.exists(existing):
+        existing = osp.dirname(existing)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(
+            f'the work folder "{work_dir}" ({source}) cannot be written: '
+            f'"{existing}" is not writable by this user. Pass a writable '
+            'folder with --work-dir.')
+
+
+LAUNCHER_ENV = dict(
+    pytorch=(('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'),
+             'start it with torchrun, e.g. tools/dist_train.sh CONFIG GPUS'),
+    slurm=(('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'),
+           'start it with srun, e.g. tools/slurm_train.sh'),
+    mpi=(('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE',
+          'OMPI_COMM_WORLD_LOCAL_RANK', 'MASTER_ADDR'),
+         'start it with mpirun, and set MASTER_ADDR'))
+
+
+def check_launcher_env(launcher: str) -> None:
+    """Raise a clear error when ``--launcher`` is given but the process was
+    not started by that launcher (torch or mmengine would fail with a
+    ``KeyError`` or wait for peers that never come)."""
+    if launcher not in LAUNCHER_ENV:
+        return
+    names, how = LAUNCHER_ENV[launcher]
+    if launcher == 'slurm':
+        names = names[:3]  # MASTER_PORT has a default there
+    missing = [n for n in names if n not in os.environ]
+    if missing:
+        raise RuntimeError(
+            f'--launcher {launcher}: the environment variable(s) '
+            f'{", ".join(missing)} that this launcher sets are missing, so '
+            f'this process was not started by it: {how}, or drop --launcher '
+            'for one process.')
+
+
+def _positive_int(value, key: str, allow_zero: bool = False) -> None:
+    low = 0 if allow_zero else 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(
+            f'{key} = {value!r}: expected an integer >= {low}. Fix the config '
+            f'or pass --cfg-options {key}=...')
+
+
+def _pairs(value, key: str) -> Optional[Tuple[int, int]]:
+    """(H, W) of an int or a pair of positive ints; None when absent."""
+    if value is None:
+        return None
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2:
+        raise ValueError(f'{key} = {value!r}: expected (height, width)')
+    for v in pair:
+        _positive_int(v, key)
+    return pair
+
+
+def memory_bytes() -> Tuple[int, str]:
+    """The memory a batch must fit in: the first GPU's when CUDA is
+    available, else the machine's RAM."""
+    if torch.cuda.is_available():
+        total = torch.cuda.get_device_properties(0).total_memory
+        return total, 'GPU memory'
+    return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES'), 'RAM'
+
+
+def check_config_values(cfg: Config, training: bool = True) -> None:
+    """Raise a clear error for config values that cannot work, before any
+    data or weight is touched: dataloader batch sizes and workers, and for
+    training the schedule lengths, the learning rate, crop sizes, and a batch
+    whose input tensor alone exceeds the machine's memory."""
+    for loader in LOADERS:
+        spec = cfg.get(loader)
+        if not spec:
+            continue
+        _positive_int(spec.get('batch_size', 1), f'{loader}.batch_size')
+        _positive_int(
+            spec.get('num_workers', 0),
+            f'{loader}.num_workers',
+            allow_zero=True)
+    if not training:
+        return
+    train_cfg = cfg.get('train_cfg') or {}
+    for key in ('max_iters', 'max_epochs', 'val_interval', 'val_begin'):
+        if train_cfg.get(key) is not None:
+            _positive_int(
+                train_cfg[key],
+                f'train_cfg.{key}',
+                allow_zero=key == 'val_begin')
+    optimizer = (cfg.get('optim_wrapper') or {}).get('optimizer') or {}
+    lr = optimizer.get('lr')
+    if lr is not None and (not isinstance(lr, (int, float))
+                           or not math.isfinite(lr) or lr < 0):
+        raise ValueError(
+            f'optim_wrapper.optimizer.lr = {lr!r}: expected a finite number '
+            '>= 0')
+    _check_batch_fits(cfg)
+
+
+def _check_batch_fits(cfg: Config) -> None:
+    """Refuse a training batch whose input tensor alone (float32, every
+    frame) is larger than the machine's memory."""
+    loader = cfg.get('train_dataloader') or {}
+    crops = []
+    for step in (loader.get('dataset') or {}).get('pipeline') or []:
+        if isinstance(step, dict) and 'crop_size' in step:
+            crops.append((_pairs(step['crop_size'],
+                                 f'the {step.get("type")} crop_size'),
+                          f'crop_size of {step.get("type")}'))
+    model = cfg.get('model') or {}
+    pad = _pairs((model.get('data_preprocessor') or {}).get('size'),
+                 'model.data_preprocessor.size')
+    if pad:
+        crops.append((pad, 'model.data_preprocessor.size'))
+    if not crops:
+        return
+    (height, width), source = max(crops, key=lambda c: c[0][0] * c[0][1])
+    frames = (model.get('clip_cell') or {}).get('num_frames') or 1
+    batch = loader.get('batch_size', 1)
+    need = batch * frames * 3 * height * width * 4
+    have, kind = memory_bytes()
+    if need > have:
+        raise ValueError(
+            f'a training batch cannot fit: train_dataloader.batch_size '
+            f'{batch} x {frames} frame(s) x 3 x {height} x {width} '
+            f'({source}) float32 is {need / 2**30:.1f} GiB for the input '
+            f'alone, more than this machine\'s {have / 2**30:.1f} GiB of '
+            f'{kind}. Reduce the crop size or the batch size.')
+
+
 def load_config(path: str,
                 cfg_options: Optional[dict] = None,
                 launcher: str = 'none',
-                work_dir: Optional[str] = None) -> Config:
+                work_dir: Optional[str] = None,
+                check_writable: bool = True) -> Config:
     """Load a config as mmseg's tools do: CLI overrides merged, ``work_dir``
-    from CLI > config > config name."""
+    from CLI > config > config name.
+
+    ``--cfg-options`` keys the config lacks are named in a warning, and
+    (unless ``check_writable`` is False) the work folder must be writable.
+    """
     cfg = Config.fromfile(check_config_path(path))
     cfg.launcher = launcher
     if cfg_options:
+        check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     if work_dir is not None:
-        cfg.work_dir = work_dir
+        cfg.work_dir, source = work_dir, '--work-dir'
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(path))[0])
+        source = 'the default for the config'
+    else:
+        source = f'work_dir of {path}'
+    if check_writable:
+        check_work_dir(cfg.work_dir, source)
     return cfg
 
 
-def prepare_run(cfg: Config) -> None:
-    """The last step before building a Runner: check dataset folders, adapt to
-    a CPU-only machine, init gloo."""
+def use_crash_safe_checkpoints(cfg: Config) -> None:
+    """Save checkpoints with :class:`CrashSafeCheckpointHook` where the
+    config names mmengine's ``CheckpointHook`` (same arguments; a killed run
+    keeps a checkpoint to resume from)."""
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if isinstance(hook, dict) and hook.get('type') == 'CheckpointHook':
+        hook['type'] = 'CrashSafeCheckpointHook'
+
+
+def prepare_run(cfg: Config, training: bool = True) -> None:
+    """The last step before building a Runner: check the launcher, dataset
+    folders and config values, choose the checkpoint ``--resume`` continues
+    from (and check ``load_from``), save checkpoints crash-safely, adapt to a
+    CPU-only machine, init gloo.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        training (bool): False for ``tools/test.py``: the training settings
+            are not checked.
+    """
+    check_launcher_env(cfg.get('launcher', 'none'))
     check_data_roots(cfg)
+    check_config_values(cfg, training)
+    resolve_resume(cfg)
+    use_crash_safe_checkpoints(cfg)
     adapt_to_cpu(cfg)
     init_cpu_distributed(cfg.get('launcher', 'none'))
 
