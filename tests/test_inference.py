@@ -2,16 +2,18 @@
 mmpretrain configs, --out, --show-dir, --tta, tools/dist_test.sh over gloo),
 demo/image_demo.py, das_mmseg.apis and DASInferencer on one trained demo run,
 with identical predictions, and the clip each image was seen as."""
+import json
 import os
 import os.path as osp
 import pickle
+import socket
 import textwrap
 
 import mmcv
 import numpy as np
 import pytest
 import torch
-from fixtures import ROOT, SAMPLE
+from fixtures import ROOT, SAMPLE, run_tool
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
 
@@ -63,6 +65,7 @@ def test_test_config_segmentation_flags(tmp_path, checkpoint_file):
     assert cfg.work_dir == str(tmp_path / 'work')
     assert cfg.test_evaluator.output_dir == str(tmp_path / 'preds')
     assert cfg.default_hooks.visualization.draw is True
+    assert cfg.default_hooks.visualization.interval == 1  # every image
     assert cfg.visualizer.save_dir == str(tmp_path / 'show')
     # TTA wraps the clip model, and the test set runs the TTA pipeline
     assert cfg.model.type == 'SegTTAModel'
@@ -265,3 +268,260 @@ def test_preprocessed_clips_refuses_an_image_model():
     with pytest.raises(TypeError, match='EncoderDecoder'):
         preprocessed_clips(
             EncoderDecoder.__new__(EncoderDecoder), dict(inputs=[]))
+
+
+# ---- one trained DAS demo run ------------------------------------------------
+
+DEMO = osp.join(
+    ROOT, 'configs', 'das',
+    'das-pspnet_gsf-r18tiny-d16-t4_1xb4-300iter_camvid-sample-'
+    '96x96.py')
+
+
+def last_metrics(json_file: str) -> dict:
+    """The last line of an mmengine JSON log that holds mIoU."""
+    with open(json_file) as f:
+        lines = [
+            eval_line for eval_line in map(json.loads, f)
+            if 'mIoU' in eval_line
+        ]
+    return lines[-1]
+
+
+@pytest.fixture(scope='module')
+def trained_demo(tmp_path_factory):
+    """The demo config, shrunk (64x64 crops, 8 search + 40 training
+    iterations, a larger lr so the model predicts several classes), trained
+    through tools/train.py; its work dir, config, last checkpoint and
+    end-of-training metrics."""
+    work = tmp_path_factory.mktemp('demo')
+    config = write(
+        work / 'tiny_demo.py', f'''
+        _base_ = [{DEMO!r}]
+        crop_size = (64, 64)
+        model = dict(data_preprocessor=dict(size=crop_size))
+        train_dataloader = dict(
+            num_workers=0, persistent_workers=False,
+            dataset=dict(pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='LoadAnnotations'),
+                dict(type='RandomResize', scale=(240, 180),
+                     ratio_range=(0.5, 1.0), keep_ratio=True),
+                dict(type='RandomCrop', crop_size=crop_size,
+                     cat_max_ratio=0.75),
+                dict(type='RandomFlip', prob=0.5),
+                dict(type='PackSegInputs')]))
+        train_cfg = dict(max_iters=40, val_interval=40, search_iters=8)
+        param_scheduler = dict(model=[
+            dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=40,
+                 by_epoch=False)])
+        default_hooks = dict(checkpoint=dict(interval=40))
+        optim_wrapper = dict(optimizer=dict(lr=0.05))
+        ''')
+    run_tool(['tools/train.py', config, '--work-dir',
+              str(work / 'run')],
+             env=dict(OMP_NUM_THREADS='1'))
+    with open(work / 'run' / 'last_checkpoint') as f:
+        checkpoint = f.read().strip()
+    (stamp, ) = [d for d in os.listdir(work / 'run') if d[:2] == '20']
+    return dict(
+        root=work,
+        config=config,
+        checkpoint=checkpoint,
+        policy=str(work / 'run' / 'das_policy.json'),
+        metrics=last_metrics(
+            str(work / 'run' / stamp / 'vis_data' / 'scalars.json')))
+
+
+@pytest.fixture(scope='module')
+def tested(trained_demo):
+    """tools/dist_test.sh on the demo's last checkpoint: tools/test.py in 2
+    CPU processes over gloo (each tests half of the images), with --out and
+    --show-dir."""
+    out = trained_demo['root'] / 'test'
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        port = probe.getsockname()[1]
+    run_tool([
+        'tools/dist_test.sh', trained_demo['config'],
+        trained_demo['checkpoint'], '2', '--work-dir',
+        str(out), '--out',
+        str(out / 'preds'), '--show-dir',
+        str(out / 'show')
+    ],
+             env=dict(OMP_NUM_THREADS='1', PORT=str(port)))
+    (stamp, ) = [d for d in os.listdir(out) if d[:2] == '20']
+    return dict(
+        out=out,
+        metrics=last_metrics(str(out / stamp / f'{stamp}.json')),
+        preds=out / 'preds')
+
+
+def load_tool(path: str):
+    """A command-line script as a module (its ``main(argv)`` runs it in this
+    process)."""
+    import importlib.util
+    name = osp.splitext(osp.basename(path))[0] + '_tool'
+    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def read_label_png(path) -> np.ndarray:
+    return mmcv.imread(str(path), flag='unchanged')
+
+
+@pytest.mark.slow
+def test_dist_test_reproduces_the_end_of_training_evaluation(
+        trained_demo, tested):
+    trained, metrics = trained_demo['metrics'], tested['metrics']
+    for key in ('mIoU', 'aAcc', 'mAcc'):
+        assert abs(metrics[key] - trained[key]) < 0.01, key
+    # the model predicts more than one class, so a policy can matter
+    assert trained['mIoU'] > 100 / 11
+    names = sorted(os.listdir(VAL_IMAGES))
+    assert sorted(os.listdir(
+        tested['preds'])) == [osp.splitext(n)[0] + '.png' for n in names]
+    # mmengine's visualizer draws on the main process: rank 0's half
+    painted = os.listdir(tested['out'] / 'show' / 'vis_data' / 'vis_image')
+    assert len(painted) == len(names) // 2
+
+
+@pytest.mark.slow
+def test_a_swapped_policy_changes_the_result(trained_demo, tmp_path):
+    """tools/test.py (one process) with --cfg-options
+    model.clip_cell.policy=OTHER.json: the config's policy overrides the
+    checkpoint's, with a warning, and the model predicts otherwise."""
+    other = tmp_path / 'other.json'
+    Policy(
+        ops=OPS,
+        nodes=[[(0, 'rotate', 20.0)], [(2, 'zoom', 1.3)]],
+        num_frames=4).save(str(other))
+    test_py = load_tool('tools/test.py')
+    with pytest.warns(UserWarning, match='overrides the checkpoint'):
+        metrics = test_py.main([
+            trained_demo['config'], trained_demo['checkpoint'], '--work-dir',
+            str(tmp_path), '--cfg-options', f'model.clip_cell.policy={other}'
+        ])
+    assert abs(metrics['mIoU'] - trained_demo['metrics']['mIoU']) > 0.5
+
+
+@pytest.mark.slow
+def test_tta_runs_the_clip_model(trained_demo, tmp_path):
+    cfg = build_test_config(
+        trained_demo['config'],
+        trained_demo['checkpoint'],
+        work_dir=str(tmp_path),
+        tta=True,
+        cfg_options={'test_dataloader.dataset.indices': 1})
+    metrics = run_test(cfg)
+    assert 0 < metrics['mIoU'] <= 100
+
+
+@pytest.fixture(scope='module')
+def inferencer(trained_demo):
+    from das_mmseg.apis import DASInferencer
+    return DASInferencer(
+        trained_demo['config'], trained_demo['checkpoint'], device='cpu')
+
+
+@pytest.mark.slow
+def test_test_py_demo_and_inferencer_predict_the_same(trained_demo, tested,
+                                                      inferencer, tmp_path):
+    demo = load_tool('demo/image_demo.py')
+    for index in (0, 7):
+        image = val_image(index)
+        name = osp.splitext(osp.basename(image))[0]
+        expected = read_label_png(tested['preds'] / f'{name}.png')
+        out = tmp_path / f'{name}_painted.png'
+        demo.main([
+            image, trained_demo['config'], trained_demo['checkpoint'],
+            '--device', 'cpu', '--out-file',
+            str(out), '--out-pred',
+            str(tmp_path / f'{name}_pred.png'), '--show-clip'
+        ])
+        assert np.array_equal(
+            read_label_png(tmp_path / f'{name}_pred.png'), expected)
+        assert mmcv.imread(str(out)).shape[:2] == expected.shape
+        assert osp.isfile(tmp_path / f'{name}_painted_clip.png')
+        result = inferencer(image, return_clip=True)
+        assert np.array_equal(result['predictions'], expected)
+        # the clip the model saw: 4 frames, the reference one the image
+        assert result['clips'].shape == (4, 180, 240, 3)
+        assert np.abs(result['clips'][2].astype(int) -
+                      mmcv.imread(image)[..., ::-1]).max() <= 1
+
+
+@pytest.mark.slow
+def test_inferencer_takes_images_of_any_size(inferencer):
+    image = mmcv.imread(val_image(3))
+    odd = image[11:88, 17:148]  # 77 x 131, smaller than the 96 crop
+    large = mmcv.imresize(image, (403, 301))  # larger than the images
+    result = inferencer([odd, large], return_clip=True)
+    assert [p.shape for p in result['predictions']] == [(77, 131), (301, 403)]
+    # the test pipeline's resize (to fit 240x180) is what the model sees
+    assert [c.shape[:3] for c in result['clips']] == [(4, 141, 240),
+                                                      (4, 179, 240)]
+
+
+# ---- the analysis tools on the trained demo ---------------------------------
+
+
+@pytest.mark.slow
+def test_confusion_matrix_of_saved_predictions_gives_the_test_mIoU(
+        trained_demo, tested, tmp_path):
+    tool = load_tool('tools/analysis_tools/confusion_matrix.py')
+    from das_mmseg.analysis.confusion import iou_per_class
+    matrix = tool.main(
+        [trained_demo['config'],
+         str(tested['preds']),
+         str(tmp_path)])
+    assert matrix.shape == (11, 11) and osp.isfile(
+        tmp_path / 'confusion_matrix.png')
+    miou = 100 * np.nanmean(iou_per_class(matrix))
+    assert abs(miou - tested['metrics']['mIoU']) < 0.01
+
+
+@pytest.mark.slow
+def test_visualize_clip_and_get_flops_use_the_checkpoint_policy(
+        trained_demo, tmp_path):
+    trained = Policy.load(trained_demo['policy'])
+    tool = load_tool('tools/analysis_tools/visualize_clip.py')
+    out = tmp_path / 'clip.png'
+    described = tool.main([
+        trained_demo['config'], trained_demo['checkpoint'], '--out',
+        str(out)
+    ])
+    assert described == 'policy:\n' + trained.describe()
+    montage = mmcv.imread(str(out))
+    assert montage.shape[1] > 3 * montage.shape[0]  # 4 frames in a row
+    flops = load_tool('tools/analysis_tools/get_flops.py').main([
+        trained_demo['config'], '--checkpoint', trained_demo['checkpoint'],
+        '--json'
+    ])
+    assert flops['clip_cell'] == 'its policy' and flops['frames'] == 4
+    # 4 frames through backbone and head, plus the cell and GSF
+    assert 4 < flops['ratio'] < 4.5
+
+
+@pytest.mark.slow
+def test_erf_tool_and_browse_dataset_run_on_the_demo(trained_demo, tmp_path):
+    erf = load_tool('tools/analysis_tools/erf.py').main([
+        trained_demo['config'], trained_demo['checkpoint'], '--images', '1',
+        '--out',
+        str(tmp_path / 'erf.png'), '--save-map',
+        str(tmp_path / 'erf.npy'), '--json'
+    ])
+    fractions = erf['models'][0]['fractions']
+    assert 0 < fractions['0.2'] < fractions['0.5'] < fractions['0.9'] <= 1
+    assert erf['pixel'] == [90, 120]
+    assert np.load(tmp_path / 'erf.npy').shape == (180, 240)
+    assert osp.isfile(tmp_path / 'erf.png')
+    count = load_tool('tools/analysis_tools/browse_dataset.py').main([
+        trained_demo['config'], '--output-dir',
+        str(tmp_path / 'browse'), '--not-show', '--show-clip', '--max-samples',
+        '1', '--checkpoint', trained_demo['checkpoint']
+    ])
+    assert count == 1
+    assert sorted(os.listdir(tmp_path / 'browse'))[1].endswith('_clip.png')

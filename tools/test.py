@@ -7,7 +7,7 @@ what mmpretrain's do (``--out`` a pickle file of the predictions,
 the config has no ``tta_model``)::
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR|FILE]
-                         [--show] [--show-dir DIR] [--tta]
+                         [--show] [--show-dir DIR] [--interval N] [--tta]
                          [--cfg-options k=v ...] [--launcher pytorch]
 """
 import argparse
@@ -49,6 +49,11 @@ def parse_args(argv=None):
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
+        '--interval',
+        type=int,
+        default=1,
+        help='draw every INTERVAL-th test batch (--show, --show-dir)')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=CfgOptionsAction,
@@ -81,6 +86,7 @@ def main(argv=None):
         show=args.show,
         show_dir=args.show_dir,
         wait_time=args.wait_time,
+        interval=args.interval,
         tta=args.tta,
         cfg_options=args.cfg_options,
         launcher=args.launcher)

@@ -7,9 +7,11 @@ and the test run.
     metrics = run_test(cfg)   # {'aAcc': ..., 'mIoU': ..., 'mAcc': ...}
 """
 import copy
+import logging
 from typing import Optional
 
 from mmengine.config import Config, ConfigDict
+from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -57,13 +59,14 @@ def _classification_tta(cfg: Config) -> None:
 
 
 def _segmentation_show(cfg: Config, show: bool, show_dir: Optional[str],
-                       wait_time: float) -> None:
+                       wait_time: float, interval: int) -> None:
     hook = cfg.get('default_hooks', {}).get('visualization')
     if hook is None:
         raise RuntimeError(
             '--show/--show-dir need a visualization hook in default_hooks, '
             'e.g. visualization=dict(type="SegVisualizationHook")')
     hook['draw'] = True
+    hook['interval'] = interval
     if show:
         hook['show'] = True
         hook['wait_time'] = wait_time
@@ -72,7 +75,7 @@ def _segmentation_show(cfg: Config, show: bool, show_dir: Optional[str],
 
 
 def _classification_show(cfg: Config, show: bool, show_dir: Optional[str],
-                         wait_time: float) -> None:
+                         wait_time: float, interval: int) -> None:
     hook = cfg.get('default_hooks', {}).get('visualization')
     if hook is None:
         raise RuntimeError(
@@ -82,7 +85,7 @@ def _classification_show(cfg: Config, show: bool, show_dir: Optional[str],
     hook['show'] = show
     hook['wait_time'] = wait_time
     hook['out_dir'] = show_dir
-    hook['interval'] = 1
+    hook['interval'] = interval
 
 
 def _add_metric(cfg: Config, metric: dict) -> None:
@@ -102,6 +105,7 @@ def build_test_config(config: str,
                       show: bool = False,
                       show_dir: Optional[str] = None,
                       wait_time: float = 2,
+                      interval: int = 1,
                       tta: bool = False,
                       cfg_options: Optional[dict] = None,
                       launcher: str = 'none') -> Config:
@@ -125,6 +129,8 @@ def build_test_config(config: str,
         show_dir (str, optional): Save the painted predictions there
             (segmentation: under ``<show_dir>/vis_data/vis_image``).
         wait_time (float): Seconds each shown image stays.
+        interval (int): Draw every ``interval``-th test batch (mmseg's
+            ``SegVisualizationHook`` alone draws every 50th).
         tta (bool): Test-time augmentation (the config's ``tta_pipeline`` and
             ``tta_model``; classification falls back to flip averaging as
             mmpretrain's ``tools/test.py``).
@@ -144,9 +150,16 @@ def build_test_config(config: str,
         raise ValueError(
             'mmpretrain\'s VisualizationHook cannot draw test-time augmented '
             'batches: use --show/--show-dir without --tta')
+    if show_dir and launcher != 'none':
+        print_log(
+            '--show-dir in a distributed test: mmengine\'s visualizer draws '
+            'on the main process only, so only its share of the test images '
+            'is painted (--out writes every prediction)',
+            logger='current',
+            level=logging.WARNING)
     if show or show_dir:
         (_classification_show if classification else _segmentation_show)(
-            cfg, show, show_dir, wait_time)
+            cfg, show, show_dir, wait_time, interval)
     if tta:
         if classification:
             _classification_tta(cfg)
