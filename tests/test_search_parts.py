@@ -19,8 +19,8 @@ import das_mmseg  # noqa: F401
 from das_mmseg.augment import PixelSpace
 from das_mmseg.datasets import DatasetSplit, split_indices
 from das_mmseg.engine import DASOptimWrapperConstructor, arch_step
-from das_mmseg.engine.hooks import DASSearchHook
-from das_mmseg.engine.runner import check_resume
+from das_mmseg.engine.hooks import DASPolicyHook, DASSearchHook
+from das_mmseg.engine.runner import check_resume, split_optim_wrappers
 from das_mmseg.visualization import (clip_to_rgb, draw_alpha_history,
                                      draw_clip, encode_png)
 
@@ -209,6 +209,44 @@ def test_constructor_guards(cfg):
             policy=dict(optimizer=dict(type='Adam', lr=0.1), paramwise_cfg={}))
     with pytest.raises(ValueError, match=r'magnitude_lr must be > 0.*got 0'):
         das_optim_wrapper(model, magnitude_lr=0)
+    model.clip_cell.extra = torch.nn.Parameter(torch.zeros(1))
+    with pytest.raises(
+            TypeError,
+            match=(r'clip cell has parameters outside arch_parameters\(\), '
+                   r"which neither optimizer would train: \['clip_cell.extra'"
+                   r'\]')):
+        das_optim_wrapper(model)
+
+
+def test_the_loop_takes_the_constructor_wrappers(cfg):
+    model = build_model(cfg)
+    wrappers = das_optim_wrapper(model)
+    schedulers = dict(model=['poly'], policy=[])
+    dict_cfg = dict(model=[dict(type='PolyLR')], policy=[])
+    assert split_optim_wrappers(wrappers, schedulers, dict_cfg, 'search',
+                                'Loop') == (wrappers['model'],
+                                            wrappers['policy'], ['poly'])
+    with pytest.raises(
+            TypeError,
+            match=(r'Loop: param_scheduler must give the schedulers of each '
+                   r'optimizer, dict\(model=\[...\], policy=\[...\]\)')):
+        split_optim_wrappers(wrappers, schedulers, [dict(type='PolyLR')],
+                             'search', 'Loop')
+    other = OptimWrapperDict(weights=wrappers['model'])
+    with pytest.raises(
+            TypeError,
+            match=(r'Loop needs optim_wrapper\["model"\] and '
+                   r"optim_wrapper\[\"policy\"\], but got \['weights'\]")):
+        split_optim_wrappers(other, None, None, 'search', 'Loop')
+    with pytest.raises(
+            TypeError,
+            match=(r"Loop in mode 'search' needs an optimizer for the weights "
+                   r'and one for the policy.*got OptimWrapper')):
+        split_optim_wrappers(wrappers['model'], ['poly'], None, 'search',
+                             'Loop')
+    # a fixed policy trains with one wrapper
+    assert split_optim_wrappers(wrappers['model'], ['poly'], None, 'train',
+                                'Loop') == (wrappers['model'], None, ['poly'])
 
 
 # --- the α step -------------------------------------------------------------
@@ -454,6 +492,14 @@ def test_encode_png_round_trips():
     decoded = cv2.imdecode(
         np.frombuffer(encode_png(rgb), np.uint8), cv2.IMREAD_COLOR)
     assert np.array_equal(decoded[..., ::-1], rgb)
+    with pytest.raises(ValueError, match=r'\(H, W, 3\) uint8 RGB .*float'):
+        encode_png(rgb.astype(float))
+
+
+def test_policy_hook_arguments():
+    with pytest.raises(ValueError, match=r'interval must be an integer >= 1'):
+        DASPolicyHook(interval=0)
+    assert HOOKS.get('DASPolicyHook') is DASPolicyHook
 
 
 # --- the old hook -----------------------------------------------------------

@@ -1,13 +1,16 @@
-"""What the DAS search costs on top of training: iterations with
-``DASSearchHook``'s α step versus plain training.
+"""What the DAS search costs on top of training: iterations of
+``DASIterBasedTrainLoop``'s search phase versus plain training.
 
 The model is a ``ClipEncoderDecoder`` whose relaxed ``ClipCell`` makes T-frame
 clips of real images from the bundled CamVid sample, on the tiny ResNetV1c-18
-of the smoke config. One call of every candidate is two training iterations:
+of the smoke config. The optimizers come from ``DASOptimWrapperConstructor``
+and each iteration does what the loop's ``run_iter`` does. One call of every
+candidate is two training iterations:
 
-- ``plain training``: two weight steps (``train_step``), the cell relaxed and α
-  fixed;
-- ``search, interval 1``: an α step (:func:`arch_step`, on a batch of other
+- ``plain training``: two weight steps (``train_step`` with
+  ``optim_wrapper['model']``), the cell relaxed and α fixed;
+- ``search, interval 1`` (``policy_interval=1``): an α step
+  (:func:`arch_step` with ``optim_wrapper['policy']``, on a batch of other
   images) before each weight step;
 - ``search, interval 2``: an α step before the first of the two weight steps
   only.
@@ -24,7 +27,6 @@ import os.path as osp
 
 import torch
 from mmengine.dataset import pseudo_collate
-from mmengine.optim import build_optim_wrapper
 
 from ._sample import ROOT, load_train_set
 
@@ -57,12 +59,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> list:
-    from mmengine.registry import OPTIMIZERS
+    from mmengine.optim import build_optim_wrapper
     from mmseg.registry import MODELS
 
-    from das_mmseg.engine.hooks.das_search_hook import (DEFAULT_OPTIMIZER,
-                                                        arch_step,
-                                                        frozen_buffers)
+    from das_mmseg.engine.arch_step import arch_step, frozen_buffers
     from das_mmseg.utils.benchmark import compare
 
     if args.threads:
@@ -81,22 +81,21 @@ def run(args) -> list:
     model_cfg.clip_cell = dict(
         type='ClipCell', num_frames=args.num_frames, num_nodes=args.num_nodes)
     model = MODELS.build(model_cfg).to(args.device).train()
-    arch_params = list(model.clip_cell.arch_parameters())
-    arch = {id(p) for p in arch_params}
-    for p in arch_params:
-        p.requires_grad_(False)  # as the hook keeps them outside its step
-    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    for group in optim_wrapper.optimizer.param_groups:
-        group['params'] = [p for p in group['params'] if id(p) not in arch]
-    arch_optimizer = OPTIMIZERS.build(
-        dict(DEFAULT_OPTIMIZER, params=arch_params))
+    cell = model.clip_cell
+    arch_params = list(cell.arch_parameters())
+    # the loop's optimizers: the weights' from the config, the paper's Adam
+    # for α
+    optim_wrapper = build_optim_wrapper(
+        model,
+        dict(
+            copy.deepcopy(cfg.optim_wrapper),
+            constructor='DASOptimWrapperConstructor'))
 
     def weight_step():
-        model.train_step(weight_batch, optim_wrapper)
+        model.train_step(weight_batch, optim_wrapper['model'])
 
     def alpha_step():
-        arch_step(
-            model, arch_params, arch_optimizer, policy_batch, iteration=0)
+        arch_step(model, optim_wrapper['policy'], policy_batch, iteration=0)
 
     def plain():
         weight_step()
@@ -118,27 +117,18 @@ def run(args) -> list:
             model(**model.data_preprocessor(policy_batch, True), mode='loss')
 
     def alpha_forward_backward():
-        for p in arch_params:
-            p.requires_grad_(True)
-        with frozen_buffers(model):
+        with cell.arch_grad(), frozen_buffers(model):
             losses = model(
                 **model.data_preprocessor(policy_batch, True), mode='loss')
             loss, _ = model.parse_losses(losses)
             torch.autograd.grad(loss, arch_params, allow_unused=True)
-        for p in arch_params:
-            p.requires_grad_(False)
 
     images = model.data_preprocessor(policy_batch, True)['inputs']
 
     def cell_forward_backward():
-        for p in arch_params:
-            p.requires_grad_(True)
-        torch.autograd.grad(
-            model.clip_cell(images).square().mean(),
-            arch_params,
-            allow_unused=True)
-        for p in arch_params:
-            p.requires_grad_(False)
+        with cell.arch_grad():
+            torch.autograd.grad(
+                cell(images).square().mean(), arch_params, allow_unused=True)
 
     h, w = images.shape[-2:]
     settings = dict(

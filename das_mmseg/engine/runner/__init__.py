@@ -1,4 +1,7 @@
 from .das_loops import (DASEpochBasedTrainLoop, DASIterBasedTrainLoop,
-                        check_resume)
+                        check_resume, split_optim_wrappers)
 
-__all__ = ['DASIterBasedTrainLoop', 'DASEpochBasedTrainLoop', 'check_resume']
+__all__ = [
+    'DASIterBasedTrainLoop', 'DASEpochBasedTrainLoop', 'check_resume',
+    'split_optim_wrappers'
+]

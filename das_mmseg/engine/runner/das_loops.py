@@ -267,6 +267,57 @@ def check_resume(saved: dict, current: dict, position: int,
     return notes
 
 
+def split_optim_wrappers(
+        optim_wrapper, param_schedulers, scheduler_cfg, mode: str,
+        user: str) -> Tuple[OptimWrapper, Optional[OptimWrapper], list]:
+    """The weight wrapper, the policy wrapper and the weight schedulers of a
+    DAS run.
+
+    Args:
+        optim_wrapper (OptimWrapper | OptimWrapperDict): ``runner.
+            optim_wrapper``.
+        param_schedulers (list | dict | None): ``runner.param_schedulers``.
+        scheduler_cfg: The ``param_scheduler`` config.
+        mode (str): The loop's mode.
+        user (str): Who asks, for the messages.
+
+    Returns:
+        tuple: ``optim_wrapper['model']``, ``optim_wrapper['policy']`` (None
+        for a single wrapper in mode ``'train'``) and the weight schedulers.
+
+    Raises:
+        TypeError: Not the wrappers of ``DASOptimWrapperConstructor``, or one
+            list of schedulers for both wrappers.
+    """
+    if isinstance(optim_wrapper, OptimWrapperDict):
+        if sorted(optim_wrapper.keys()) != ['model', 'policy']:
+            raise TypeError(
+                f'{user} needs optim_wrapper["model"] and '
+                'optim_wrapper["policy"], but got '
+                f'{sorted(optim_wrapper.keys())}; use optim_wrapper=dict('
+                'constructor="DASOptimWrapperConstructor", ...)')
+        if scheduler_cfg is not None and not (isinstance(scheduler_cfg, dict)
+                                              and 'type' not in scheduler_cfg):
+            # mmengine would build the same schedulers on both wrappers
+            raise TypeError(
+                f'{user}: param_scheduler must give the schedulers of each '
+                'optimizer, dict(model=[...], policy=[...]); a list would '
+                'schedule the policy optimizer with the weights\' schedule. '
+                f'Got {plain(scheduler_cfg)!r}')
+        weight_schedulers = (
+            param_schedulers.get('model', []) if isinstance(
+                param_schedulers, dict) else [])
+        return (optim_wrapper['model'], optim_wrapper['policy'],
+                weight_schedulers)
+    if mode != 'train':
+        raise TypeError(
+            f'{user} in mode {mode!r} needs an optimizer for the weights and '
+            'one for the policy: set optim_wrapper=dict(constructor='
+            f'"DASOptimWrapperConstructor", ...), got '
+            f'{type(optim_wrapper).__name__}')
+    return optim_wrapper, None, list(param_schedulers or [])
+
+
 class DASLoopMixin:
     """What the iteration- and the epoch-based DAS loops share: settings,
     dataloaders, the α step, the switch, the initial-state snapshot and the
@@ -357,8 +408,10 @@ class DASLoopMixin:
         policy = copy.deepcopy(whole)
         policy.update(overrides)
         if 'dataset' in overrides:
-            # a separate policy set: every training sample trains the weights
-            weight = None
+            # a separate policy set: every training sample trains the
+            # weights; the search draws them from a loader of its own, so
+            # that the training phase starts its own stream afresh
+            weight = copy.deepcopy(whole) if self.retrain else None
         else:
             weight = copy.deepcopy(whole)
             for part, cfg in (('weight', weight), ('policy', policy)):
@@ -455,41 +508,6 @@ class DASLoopMixin:
     def _position(self) -> int:
         return self._iter if self.unit == 'iters' else self._epoch
 
-    def _wrappers(self) -> Tuple[OptimWrapper, Optional[OptimWrapper], list]:
-        """The weight wrapper, the policy wrapper and the weight
-        schedulers."""
-        name = type(self).__name__
-        wrapper = self.runner.optim_wrapper
-        schedulers = self.runner.param_schedulers
-        if isinstance(wrapper, OptimWrapperDict):
-            if sorted(wrapper.keys()) != ['model', 'policy']:
-                raise TypeError(
-                    f'{name} needs optim_wrapper["model"] and '
-                    'optim_wrapper["policy"], but got '
-                    f'{sorted(wrapper.keys())}; use optim_wrapper=dict('
-                    'constructor='
-                    '"DASOptimWrapperConstructor", ...)')
-            cfg = self.runner.cfg.get('param_scheduler')
-            if cfg is not None and not (isinstance(cfg, dict)
-                                        and 'type' not in cfg):
-                # mmengine would build the same schedulers on both wrappers
-                raise TypeError(
-                    f'{name}: param_scheduler must give the schedulers of '
-                    'each optimizer, dict(model=[...], policy=[...]); a list '
-                    'would schedule the policy optimizer with the weights\' '
-                    f'schedule. Got {plain(cfg)!r}')
-            weight_schedulers = (
-                schedulers.get('model', [])
-                if isinstance(schedulers, dict) else [])
-            return wrapper['model'], wrapper['policy'], weight_schedulers
-        if self.mode != 'train':
-            raise TypeError(
-                f'{name} in mode {self.mode!r} needs an optimizer for the '
-                'weights and one for the policy: set optim_wrapper=dict('
-                'constructor="DASOptimWrapperConstructor", ...), got '
-                f'{type(wrapper).__name__}')
-        return wrapper, None, list(schedulers or [])
-
     def _cell_prefix(self) -> str:
         for name, module in unwrap_model(self.runner.model).named_modules():
             if module is self.cell:
@@ -517,27 +535,39 @@ class DASLoopMixin:
                     for s in self._weight_schedulers
                 ]))
 
-    def _restore_initial_state(self) -> None:
+    def _check_initial_state(self) -> None:
+        """A resumed search that will retrain needs the checkpoint's initial
+        state, and that state must fit this run: refuse now, not at the
+        switch."""
+        name = type(self).__name__
         state = self.runner.message_hub.get_info(INITIAL_STATE_KEY)
         if state is None:
-            raise RuntimeError(
-                f'{type(self).__name__}: no initial state to retrain from '
-                f'(message hub key {INITIAL_STATE_KEY!r})')
-        model = unwrap_model(self.runner.model)
-        missing, unexpected = model.load_state_dict(
-            state['model'], strict=False)
+            raise ValueError(
+                f'{name}: the checkpoint of this retrain=True search holds no '
+                f'initial state (message hub key {INITIAL_STATE_KEY!r}) to '
+                'retrain from after the search')
         prefix = self._cell_prefix()
-        stray = [k for k in missing if not k.startswith(prefix)]
-        if stray or unexpected:
-            raise RuntimeError(
-                f'{type(self).__name__}: the initial state does not fit the '
-                f'model (missing {stray}, unexpected {unexpected})')
+        expected = {
+            key
+            for key in unwrap_model(self.runner.model).state_dict()
+            if not key.startswith(prefix)
+        }
+        if set(state['model']) != expected or len(state['schedulers']) != len(
+                self._weight_schedulers):
+            raise ValueError(
+                f'{name}: the initial state in the checkpoint does not fit '
+                'this model and schedule (weights missing: '
+                f'{sorted(expected - set(state["model"]))[:5]}, unexpected: '
+                f'{sorted(set(state["model"]) - expected)[:5]}; '
+                f'{len(state["schedulers"])} weight schedulers for '
+                f'{len(self._weight_schedulers)})')
+
+    def _restore_initial_state(self) -> None:
+        state = self.runner.message_hub.get_info(INITIAL_STATE_KEY)
+        # the cell's keys are not in the snapshot: it keeps α and the policy
+        unwrap_model(self.runner.model).load_state_dict(
+            state['model'], strict=False)
         self._weight_wrapper.load_state_dict(state['optimizer'])
-        if len(state['schedulers']) != len(self._weight_schedulers):
-            raise RuntimeError(
-                f'{type(self).__name__}: the initial state holds '
-                f'{len(state["schedulers"])} weight schedulers, the run has '
-                f'{len(self._weight_schedulers)}')
         for scheduler, saved in zip(self._weight_schedulers,
                                     state['schedulers']):
             scheduler.load_state_dict(saved)
@@ -575,7 +605,9 @@ class DASLoopMixin:
         runner = self.runner
         name = type(self).__name__
         (self._weight_wrapper, self._policy_wrapper,
-         self._weight_schedulers) = self._wrappers()
+         self._weight_schedulers) = split_optim_wrappers(
+             runner.optim_wrapper, runner.param_schedulers,
+             runner.cfg.get('param_scheduler'), self.mode, name)
         arch = list(self.cell.arch_parameters())
         if any(p.requires_grad for p in arch):
             raise RuntimeError(
@@ -603,6 +635,9 @@ class DASLoopMixin:
             self.phase = saved['phase']
             self.alpha_steps = saved['alpha_steps']
             self.switch_point = saved['switch_point']
+            if (self.phase == 'search' and self.retrain
+                    and self.mode == 'search_and_train'):
+                self._check_initial_state()
             if self.phase == 'train' and getattr(self.cell, 'policy',
                                                  None) is None:
                 raise ValueError(
@@ -820,8 +855,7 @@ class DASIterBasedTrainLoop(DASLoopMixin, IterBasedTrainLoop):
         train_cfg, weight_cfg, policy_cfg = self._dataloader_cfgs(dataloader)
         super().__init__(runner, train_cfg, max_iters, val_begin, val_interval,
                          dynamic_intervals)
-        # mmengine's iterator over the loader: the phases open their own
-        self.dataloader_iterator = None
+        self._weight_stream = None
         self._build_part_loaders(runner, weight_cfg, policy_cfg)
 
     @property
@@ -838,21 +872,29 @@ class DASIterBasedTrainLoop(DASLoopMixin, IterBasedTrainLoop):
         return self._max_length
 
     def _open_weight_stream(self) -> None:
-        if self.phase == 'search':
-            loader, drawn = self.weight_dataloader, self._iter
-        elif self.retrain and self.mode != 'train':
-            loader, drawn = self.dataloader, self._iter - self.switch_point
-        elif self.dataloader_iterator is not None:
+        if (self.phase == 'search'
+                and self.weight_dataloader is not self.dataloader):
+            # retrain=True: the weight part has a loader of its own
+            self._weight_stream = EndlessBatches(
+                self.weight_dataloader, skip=self._iter)
+            return
+        if self._weight_stream is self.dataloader_iterator:
             return  # warm start: the weight part's stream goes on
-        else:
-            loader, drawn = self.dataloader, self._iter
+        # The loop's own loader is drawn from mmengine's iterator, opened
+        # when the loop was built: an InfiniteSampler serves one iterator
+        # only (a second one would find its index generator closed).
+        drawn = self._iter
+        if self.phase == 'train' and self.retrain and self.mode != 'train':
+            drawn -= self.switch_point
         if drawn:
             print_log(
                 f'Advance the dataloader {drawn} steps to skip data that has '
                 'already been trained',
                 logger='current',
                 level=logging.INFO)
-        self.dataloader_iterator = EndlessBatches(loader, skip=drawn)
+        for _ in range(drawn):
+            next(self.dataloader_iterator)
+        self._weight_stream = self.dataloader_iterator
 
     def run(self) -> torch.nn.Module:
         """Search, switch and train."""
@@ -868,7 +910,7 @@ class DASIterBasedTrainLoop(DASLoopMixin, IterBasedTrainLoop):
             if self._iter >= self.max_iters or self.stop_training:
                 break
             self.runner.model.train()
-            self.run_iter(next(self.dataloader_iterator))
+            self.run_iter(next(self._weight_stream))
             if self._should_validate():
                 self.runner.val_loop.run()
         self.runner.call_hook('after_train_epoch')
