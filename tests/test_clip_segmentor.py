@@ -389,10 +389,9 @@ def shift_policy(num_frames: int) -> dict:
     64-pixel-high image: 4 px right and 4 px down per frame step (a composition
     of two single-warp nodes, so each frame is one affine warp)."""
     return dict(
-        version=1,
+        version=2,
         ops=['identity', 'shift_x', 'shift_y', 'zoom', 'rotate'],
-        nodes=[[[0, 'shift_x']], [[2, 'shift_y']]],
-        magnitudes=dict(shift_x=0.05, shift_y=0.0625),
+        nodes=[[[0, 'shift_x', 0.05]], [[2, 'shift_y', 0.0625]]],
         num_frames=num_frames,
         progression='signed')
 

@@ -209,10 +209,10 @@ def affine_grid(thetas: Tensor, height: int, width: int) -> Tensor:
           1) / width - 1
     ys = (torch.arange(height, dtype=thetas.dtype, device=thetas.device) * 2 +
           1) / height - 1
-    theta = thetas.view(-1, 2, 3, 1, 1)
-    grid = theta[:, :, 0] * xs.view(1, 1, 1, width) + theta[:, :, 1] * ys.view(
-        1, 1, height, 1) + theta[:, :, 2]
-    return grid.permute(0, 2, 3, 1)  # (B, 2, H, W) → (B, H, W, 2)
+    theta = thetas.view(-1, 1, 1, 2, 3)
+    # (B, 1, W, 2) + (B, H, 1, 2): one full-size (contiguous) write
+    along_x = theta[..., 0] * xs.view(1, 1, width, 1) + theta[..., 2]
+    return along_x + theta[..., 1] * ys.view(1, height, 1, 1)
 
 
 def warp_images(images: Tensor, thetas: Tensor, padding_mode: str) -> Tensor:
@@ -255,11 +255,17 @@ def warp_frames(frames: Tensor, thetas: Tensor, padding_mode: str) -> Tensor:
         align_corners=False)
 
 
-def apply_photometric(op: PhotometricOp, clip: Tensor, values: Tensor,
-                      space: PixelSpace) -> Tensor:
-    """Apply ``op`` with per-frame ``values`` (T',) to a (N, T', C, H, W)
-    pixel-scale clip."""
-    out = op.apply(clip.flatten(0, 1), values.repeat(clip.shape[0]), space)
+# Inside mix_clip a clip is held frame-major, (T', N, C, H, W): the frames of
+# a distance share their warps, so one grid per frame serves the whole batch
+# (a batch-major layout would copy every grid N times).
+
+
+def _photometric_frames(op: PhotometricOp, clip: Tensor, values: Tensor,
+                        space: PixelSpace) -> Tensor:
+    """``op`` on a frame-major (T', N, C, H, W) clip with per-frame
+    ``values`` (T',)."""
+    out = op.apply(
+        clip.flatten(0, 1), values.repeat_interleave(clip.shape[1]), space)
     return out.view(clip.shape)
 
 
@@ -274,42 +280,43 @@ def _warp_image_sum(pixels: Tensor, thetas: Tensor, coefs: Tensor,
         coefs (Tensor): (P,).
 
     Returns:
-        Tensor: (N, T', C, H, W).
+        Tensor: (T', N, C, H, W).
     """
     n, c, h, w = pixels.shape
     p, t = thetas.shape[:2]
     warped = _sample_stacked(pixels, thetas.flatten(0, 1), padding_mode)
-    return torch.einsum('ncpthw,p->ntchw', warped.view(n, c, p, t, h, w),
-                        coefs.to(warped.dtype))
+    # (1, P) @ (N*C, P, T'*H*W): a reduction over P without a copy
+    mixed = coefs.to(warped.dtype).view(1, p) @ warped.view(n * c, p, -1)
+    return mixed.view(n, c, t, h, w).permute(2, 0, 1, 3, 4)
 
 
 def _warp_clip_sum(clip: Tensor, thetas: Tensor, coefs: Tensor,
                    padding_mode: str) -> Tensor:
-    """``Σ_p coefs[p] · warp(clip[:, t], thetas[p, t])`` for every frame t, in
-    one ``grid_sample`` that reads each frame once (its P grids are stacked
-    along the height).
+    """``Σ_p coefs[p] · warp(clip[t], thetas[p, t])`` for every frame t, in
+    one ``grid_sample``: the N images of a frame are its channels, its P grids
+    are stacked along the height.
 
     Args:
-        clip (Tensor): (N, T', C, H, W).
+        clip (Tensor): (T', N, C, H, W), frame-major.
         thetas (Tensor): (P, T', 2, 3).
         coefs (Tensor): (P,).
 
     Returns:
-        Tensor: (N, T', C, H, W).
+        Tensor: (T', N, C, H, W).
     """
-    n, t, c, h, w = clip.shape
+    t, n, c, h, w = clip.shape
     p = thetas.shape[0]
     grid = affine_grid(
         thetas.transpose(0, 1).reshape(t * p, 2, 3).to(clip.dtype), h, w)
-    grid = grid.reshape(1, t, p * h, w, 2).expand(n, -1, -1, -1, -1)
     warped = F.grid_sample(
-        clip.reshape(n * t, c, h, w),
-        grid.reshape(n * t, p * h, w, 2),
+        clip.reshape(t, n * c, h, w),
+        grid.reshape(t, p * h, w, 2),
         mode='bilinear',
         padding_mode=padding_mode,
         align_corners=False)
-    return torch.einsum('ntcphw,p->ntchw', warped.view(n, t, c, p, h, w),
-                        coefs.to(warped.dtype))
+    # (1, P) @ (T'*N*C, P, H*W): a reduction over P without a copy
+    mixed = coefs.to(warped.dtype).view(1, p) @ warped.view(t * n * c, p, -1)
+    return mixed.view(t, n, c, h, w)
 
 
 def _check_edge_tensor(name: str, value, shape: Tuple[int, int]) -> None:
@@ -464,12 +471,12 @@ def mix_clip(images: Tensor,
             for k in on:
                 if isinstance(ops[k], Identity):
                     terms.append(coefs[s, k] *
-                                 (pixels.unsqueeze(1) if x is None else x))
+                                 (pixels.unsqueeze(0) if x is None else x))
                 elif k in values:
                     clip = (
-                        pixels.unsqueeze(1).expand(n, t, c, h, w)
+                        pixels.unsqueeze(0).expand(t, n, c, h, w)
                         if x is None else x)
-                    terms.append(coefs[s, k] * apply_photometric(
+                    terms.append(coefs[s, k] * _photometric_frames(
                         ops[k], clip, values[k][edge], space))
             on_warps = [k for k in on if k in thetas]
             if on_warps and x is not None:
@@ -487,10 +494,10 @@ def mix_clip(images: Tensor,
                     torch.stack([thetas[k][edges[s]] for s, k in image_warps]),
                     torch.stack([coefs[s, k] for s, k in image_warps]),
                     padding_mode))
-        out = sum(terms) if terms else pixels.new_zeros(n, t, c, h, w)
-        nodes.append(out.expand(n, t, c, h, w))
-    clip = space.from_pixels(nodes[-1].flatten(0, 1)).view(n, t, c, h, w)
-    return layout.assemble(images, clip)
+        out = sum(terms) if terms else pixels.new_zeros(t, n, c, h, w)
+        nodes.append(out.expand(t, n, c, h, w))
+    clip = space.from_pixels(nodes[-1].flatten(0, 1)).view(t, n, c, h, w)
+    return layout.assemble(images, clip.transpose(0, 1))
 
 
 def render_policy(images: Tensor,

@@ -1,8 +1,8 @@
 """The image-to-video cell: its speed against the authors' per-frame loop, its
 share of a training iteration, and the CPU ``ImageToVideo`` throughput.
 
-(a) ``ClipCell`` (8 frames, 5 ops, 4 nodes; full mixture and the sampled Gumbel
-mode) against a per-frame, per-op
+(a) ``ClipCell`` (8 frames, 5 ops, 4 nodes, a magnitude per op and edge; full
+mixture and the sampled Gumbel mode) against a per-frame, per-op
     Python loop over ``torchvision.transforms.functional.affine`` (nearest
     sampling, fixed magnitudes, as the authors' code builds clips), forward and
     forward+backward, at CIFAR size and segmentation size.
@@ -11,7 +11,7 @@ frames, a 1x1 classifier per pixel,
     logits averaged over T, cross-entropy, SGD step) with the image repeated T
     times (no cell), with the mixture cell and with the sampled cell (both
     back-propagating into α, as a joint step would), and with the mixture cell
-    with α frozen, as in DASSearchHook's weight steps: the ratios give the
+    with α frozen, as in the search's weight steps: the ratios give the
     cell's share (ratio - 1) / ratio.
 (c) ``ImageToVideo`` with a derived 8-frame policy on a 512x512 image, one
 thread (one worker), against mmseg's
@@ -55,19 +55,20 @@ def add_arguments(parser) -> None:
 
 class LoopCell:
     """The authors' way: every edge applies every op to every frame in Python,
-    one ``TF.affine`` call each."""
+    one ``TF.affine`` call each, with that op's magnitude on that edge; nodes
+    sum their edges and the output is normalised once (as the cell)."""
 
     def __init__(self, cell) -> None:
         self.num_nodes, self.ref = cell.num_nodes, cell.ref_frame
-        # fixed, as in the authors' code
+        # (E, K), fixed, as in the authors' code
         self.magnitudes = cell.magnitudes.detach().tolist()
         self.alpha = cell.alpha
 
-    def op(self, clip: torch.Tensor, k: int) -> torch.Tensor:
+    def op(self, clip: torch.Tensor, edge: int, k: int) -> torch.Tensor:
         if OPS[k] == 'identity':
             return clip
         h, w = clip.shape[-2:]
-        m = self.magnitudes[k]
+        m = self.magnitudes[edge][k]
         frames = []
         for t in range(clip.shape[1]):
             d = abs(t - self.ref)
@@ -90,11 +91,11 @@ class LoopCell:
         for _ in range(self.num_nodes):
             total = 0
             for src in states:
-                total = total + sum(weights[edge, k] * self.op(src, k)
+                total = total + sum(weights[edge, k] * self.op(src, edge, k)
                                     for k in range(len(OPS)))
                 edge += 1
-            states.append(total / len(states))
-        return states[-1]
+            states.append(total)
+        return states[-1] / 2**self.num_nodes  # the last node's mass
 
 
 def photo_batch(batch: int, size: int, device) -> torch.Tensor:
@@ -106,7 +107,6 @@ def photo_batch(batch: int, size: int, device) -> torch.Tensor:
 
 def cell_vs_loop(args, size: int, batch: int) -> List:
     from das_mmseg.models.clip_cell import ClipCell
-    from das_mmseg.utils.benchmark import compare
     torch.manual_seed(0)
     cell = ClipCell(num_frames=args.num_frames).to(args.device)
     sampled = ClipCell(
@@ -114,10 +114,19 @@ def cell_vs_loop(args, size: int, batch: int) -> List:
     sampled.load_state_dict(cell.state_dict())
     loop = LoopCell(cell)
     x = photo_batch(batch, size, args.device)
+    # the loop reads α as it is; the cells back-propagate into α as in the
+    # architecture step
+    with cell.arch_grad(), sampled.arch_grad():
+        return _cell_vs_loop(args, cell, sampled, loop, x, size, batch)
+
+
+def _cell_vs_loop(args, cell, sampled, loop, x, size: int, batch: int) -> List:
+    from das_mmseg.utils.benchmark import compare
     t = args.num_frames
 
     def backward(out):
         out.float().mean().backward()
+        cell.alpha.grad = sampled.alpha.grad = None
 
     settings = dict(
         batch=batch, size=f'{size}x{size}', frames=t, ops=len(OPS), nodes=4)
@@ -140,7 +149,6 @@ def training_share(args, size: int, batch: int) -> List:
     from mmseg.registry import MODELS
 
     from das_mmseg.models.clip_cell import ClipCell
-    from das_mmseg.utils.benchmark import compare
     torch.manual_seed(0)
     t = args.num_frames
     backbone = MODELS.build(
@@ -152,17 +160,23 @@ def training_share(args, size: int, batch: int) -> List:
             norm_cfg=dict(type='BN'),
             out_indices=(3, ))).to(args.device)
     backbone.train()  # mmseg's ResNet.train() returns None
-    classifier = torch.nn.Conv2d(512, 11, 1).to(args.device)
     cells = {
         'mixture': ClipCell(num_frames=t).to(args.device).train(),
         'gumbel': ClipCell(num_frames=t,
                            sampling='gumbel').to(args.device).train(),
         'frozen': ClipCell(num_frames=t).to(args.device).train()
     }
-    # DASSearchHook's weight steps run the relaxed cell with α frozen (α learns
-    # in its own step): forward only
-    for param in cells['frozen'].arch_parameters():
-        param.requires_grad_(False)
+    # the search's weight steps run the relaxed cell with α frozen (its
+    # default: α learns in its own step), forward only; the others
+    # back-propagate into α as a joint step would
+    with cells['mixture'].arch_grad(), cells['gumbel'].arch_grad():
+        return _training_share(args, backbone, cells, size, batch)
+
+
+def _training_share(args, backbone, cells, size: int, batch: int) -> List:
+    from das_mmseg.utils.benchmark import compare
+    t = args.num_frames
+    classifier = torch.nn.Conv2d(512, 11, 1).to(args.device)
     params = list(backbone.parameters()) + list(classifier.parameters())
     optimizer = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
     x = photo_batch(batch, size, args.device)
