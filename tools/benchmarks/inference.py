@@ -22,7 +22,10 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 def add_arguments(parser) -> None:
     parser.add_argument(
         '--config',
-        default=osp.join(ROOT, 'configs', 'das_demo.py'),
+        default=osp.join(
+            ROOT, 'configs', 'das',
+            'das-pspnet_gsf-r18tiny-d16-t4_1xb4-300iter_camvid-sample-96x96.py'
+        ),
         help='the DAS config (default: the demo)')
     parser.add_argument('--checkpoint', help='its checkpoint')
     parser.add_argument(
