@@ -272,9 +272,12 @@ def test_the_cell_takes_its_normalisation_from_the_data_preprocessor():
     model = build(classifier_cfg(clip_cell=cell))
     space = model.clip_cell.space
     assert space.mean == pytest.approx(MEAN) and space.channel_order == 'rgb'
+    # no conversion (CIFAR's arrays are RGB already): the cell's own setting
     cfg = classifier_cfg(clip_cell=cell)
     cfg['data_preprocessor'].update(to_rgb=False)
-    assert build(cfg).clip_cell.space.channel_order == 'bgr'
+    assert build(cfg).clip_cell.space.channel_order == 'rgb'
+    with pytest.raises(ValueError, match=r"channel_order='bgr' contradicts"):
+        build(classifier_cfg(clip_cell=dict(cell, channel_order='bgr')))
     with pytest.raises(
             ValueError,
             match=(r'clip_cell.mean=\[1, 2, 3\] contradicts the data '

@@ -521,7 +521,8 @@ def test_the_cell_takes_its_normalisation_from_the_data_preprocessor():
     space = model.clip_cell.space
     assert space.mean == pytest.approx(MEAN) and space.std == pytest.approx(
         STD) and space.channel_order == 'rgb'
-    cfg = segmentor_cfg(clip_cell=cell)
+    # no conversion: the source's order, which the cell config says
+    cfg = segmentor_cfg(clip_cell=dict(cell, channel_order='bgr'))
     cfg['data_preprocessor'].update(bgr_to_rgb=False)
     assert build(cfg).clip_cell.space.channel_order == 'bgr'
     # the same values written twice are fine

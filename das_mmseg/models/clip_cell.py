@@ -637,8 +637,11 @@ def preprocessor_space(clip_cell: dict,
 
     The preprocessor's public ``mean``/``std`` buffers give the
     normalisation; its ``channel_conversion`` (mmseg) or ``to_rgb``
-    (mmpretrain) flag turns the loaded BGR images into RGB. A value the cell
-    config gives must agree with the preprocessor's.
+    (mmpretrain) flag turns the loaded BGR images into RGB. Without the flag
+    the channel order is the data source's, which the preprocessor cannot
+    tell (BGR from image files, RGB from CIFAR's arrays): the cell's
+    ``channel_order`` (default ``'rgb'``) then stays as configured. A value the
+    cell config gives must agree with the preprocessor's.
 
     Returns:
         dict: The keys to add to the cell config.
@@ -652,10 +655,11 @@ def preprocessor_space(clip_cell: dict,
         found['mean'] = [float(v) for v in mean.flatten()]
         found['std'] = [float(v) for v in std.flatten()]
     for flag in ('channel_conversion', 'to_rgb'):
-        value = getattr(data_preprocessor, flag, None)
-        if isinstance(value, bool):
-            # mmcv loads BGR; the flag makes it RGB
-            found['channel_order'] = 'rgb' if value else 'bgr'
+        # mmcv loads BGR and the flag makes it RGB; without it the order is
+        # the source's (BGR from image files, RGB from CIFAR's arrays), which
+        # the preprocessor does not know: then the cell's own setting stays
+        if getattr(data_preprocessor, flag, None) is True:
+            found['channel_order'] = 'rgb'
             break
     name = type(data_preprocessor).__name__
     for key, value in found.items():
