@@ -460,7 +460,7 @@ def built(tmp_path_factory):
       r'policy_interval must be an integer >= 1 .*got 0'),
      (dict(retrain=1), ValueError, r'retrain must be True or False'),
      (dict(policy_portion=1.0), ValueError,
-      r'policy_portion must be in \(0, 1\), but got 1.0'),
+      r'train_cfg.policy_portion must be in \(0, 1\), but got 1.0'),
      (dict(policy_dataloader=4), ValueError,
       r'policy_dataloader must be a dict'),
      (dict(policy_file='p.json'), ValueError,

@@ -496,6 +496,18 @@ def test_encode_png_round_trips():
         encode_png(rgb.astype(float))
 
 
+def test_components_are_found_from_mmseg_and_mmpretrain_scopes():
+    from mmpretrain import registry as mmpretrain
+    from mmseg import registry as mmseg
+    for registries in (mmseg, mmpretrain):
+        assert registries.DATASETS.get('DatasetSplit') is DatasetSplit
+        assert registries.HOOKS.get('DASPolicyHook') is DASPolicyHook
+        assert registries.LOOPS.get('DASIterBasedTrainLoop').__name__ == (
+            'DASIterBasedTrainLoop')
+        assert registries.OPTIM_WRAPPER_CONSTRUCTORS.get(
+            'DASOptimWrapperConstructor') is DASOptimWrapperConstructor
+
+
 def test_policy_hook_arguments():
     with pytest.raises(ValueError, match=r'interval must be an integer >= 1'):
         DASPolicyHook(interval=0)

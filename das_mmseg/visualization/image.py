@@ -8,7 +8,5 @@ def encode_png(rgb: np.ndarray) -> bytes:
     if rgb.ndim != 3 or rgb.shape[-1] != 3 or rgb.dtype != np.uint8:
         raise ValueError('encode_png: expected an (H, W, 3) uint8 RGB '
                          f'picture, got {rgb.shape} {rgb.dtype}')
-    ok, encoded = cv2.imencode('.png', np.ascontiguousarray(rgb[..., ::-1]))
-    if not ok:
-        raise RuntimeError('encode_png: cv2 could not encode the picture')
+    _, encoded = cv2.imencode('.png', np.ascontiguousarray(rgb[..., ::-1]))
     return encoded.tobytes()

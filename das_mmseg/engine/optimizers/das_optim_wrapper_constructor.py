@@ -109,9 +109,6 @@ class DASOptimWrapperConstructor:
     def __init__(self,
                  optim_wrapper_cfg: dict,
                  paramwise_cfg: Optional[dict] = None) -> None:
-        if not isinstance(optim_wrapper_cfg, dict):
-            raise TypeError('DASOptimWrapperConstructor: optim_wrapper must '
-                            f'be a dict, but got {optim_wrapper_cfg!r}')
         weight_cfg = copy.deepcopy(optim_wrapper_cfg)
         policy_cfg = weight_cfg.pop('policy', None)
         self.magnitude_lr = weight_cfg.pop('magnitude_lr', None)

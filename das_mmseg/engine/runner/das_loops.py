@@ -509,10 +509,10 @@ class DASLoopMixin:
         return self._iter if self.unit == 'iters' else self._epoch
 
     def _cell_prefix(self) -> str:
-        for name, module in unwrap_model(self.runner.model).named_modules():
-            if module is self.cell:
-                return name + '.'
-        raise RuntimeError('the clip cell is not a submodule of the model')
+        """The state-dict prefix of the clip cell (a submodule of the
+        model)."""
+        return next(name + '.' for name, module in unwrap_model(
+            self.runner.model).named_modules() if module is self.cell)
 
     def _snapshot_initial_state(self) -> None:
         """Keep the weights (all but the clip cell), the weight optimizer and
