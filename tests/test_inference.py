@@ -175,7 +175,7 @@ def test_test_py_runs_an_mmpretrain_clip_classifier(tmp_path):
 # ---- apis without training -------------------------------------------------
 
 
-def tiny_clip_segmentor(cell: bool):
+def tiny_clip_segmentor(cell: bool, bgr_to_rgb: bool = True):
     """A small ClipEncoderDecoder with a test pipeline: a 3-frame pan made by
     its clip cell, or by an ImageToVideo step (then no cell)."""
     from mmseg.registry import MODELS
@@ -188,7 +188,7 @@ def tiny_clip_segmentor(cell: bool):
                 type='ClipSegDataPreProcessor',
                 mean=MEAN,
                 std=STD,
-                bgr_to_rgb=True),
+                bgr_to_rgb=bgr_to_rgb),
             clip_cell=dict(
                 type='ClipCell',
                 num_frames=3,
@@ -242,12 +242,14 @@ def test_inference_model_keeps_the_config_and_takes_files_and_arrays():
     assert torch.equal(both[0].pred_sem_seg.data, from_file.pred_sem_seg.data)
 
 
-@pytest.mark.parametrize('cell', [True, False], ids=['cell', 'ImageToVideo'])
-def test_inference_clip_is_the_clip_the_model_sees(cell):
+@pytest.mark.parametrize(
+    'cell, bgr_to_rgb', [(True, True), (False, True), (False, False)],
+    ids=['cell', 'ImageToVideo', 'ImageToVideo-BGR'])
+def test_inference_clip_is_the_clip_the_model_sees(cell, bgr_to_rgb):
     """The frames come back as RGB pixels: the reference frame is the image,
     the others the policy's pan, whether the cell or the pipeline made
-    them."""
-    model, policy = tiny_clip_segmentor(cell)
+    them, whatever the channel order the model works in."""
+    model, policy = tiny_clip_segmentor(cell, bgr_to_rgb)
     image = mmcv.imread(val_image())
     frames = inference_clip(model, val_image())
     assert frames.shape == (3, 180, 240, 3) and frames.dtype == np.uint8
@@ -258,7 +260,7 @@ def test_inference_clip_is_the_clip_the_model_sees(cell):
     assert np.abs(frames.astype(int) - expected[..., ::-1]).max() <= 1
     data, _ = prepare_batch(model, val_image())
     space = clip_space(model, clip_from_pipeline=not cell)
-    assert space.channel_order == 'rgb'
+    assert space.channel_order == ('rgb' if bgr_to_rgb else 'bgr')
     np.testing.assert_allclose(space.mean, MEAN, rtol=1e-6)
     assert np.array_equal(preprocessed_clips(model, data)[0], frames)
 

@@ -19,11 +19,12 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmseg.apis import init_model as mmseg_init_model
 from mmseg.structures import SegDataSample
-from torch import Tensor, nn
+from torch import nn
 
 from das_mmseg.augment import PixelSpace, Policy
 from das_mmseg.models.clip_cell import preprocessor_space
 from das_mmseg.models.segmentors import ClipEncoderDecoder
+from das_mmseg.visualization import clip_to_rgb
 
 ImageType = Union[str, np.ndarray, Sequence[str], Sequence[np.ndarray]]
 
@@ -123,22 +124,19 @@ def clip_space(model: nn.Module, clip_from_pipeline: bool) -> PixelSpace:
 
     Returns:
         PixelSpace: The cell's space, or the data preprocessor's mean, std and
-        channel order.
+        channel order (RGB when it converts the loaded images, else BGR, as
+        mmcv loads image files).
     """
     cell = getattr(model, 'clip_cell', None)
     if cell is not None and not clip_from_pipeline:
         return cell.space
-    return PixelSpace(**preprocessor_space({}, model.data_preprocessor))
-
-
-def clip_to_frames(clip: Tensor, space: PixelSpace) -> np.ndarray:
-    """One clip ``(T, C, H, W)`` in ``space`` → RGB uint8 frames
-    ``(T, H, W, 3)``."""
-    pixels = space.to_pixels(clip.detach().float())
-    if space.channel_order == 'bgr':
-        pixels = pixels.flip(1)
-    frames = pixels.clamp(0, space.max_value) * (255.0 / space.max_value)
-    return frames.round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    space = dict(
+        preprocessor_space({}, model.data_preprocessor), channel_order='bgr')
+    if any(
+            getattr(model.data_preprocessor, flag, None) is True
+            for flag in ('channel_conversion', 'to_rgb')):
+        space['channel_order'] = 'rgb'
+    return PixelSpace(**space)
 
 
 @torch.no_grad()
@@ -171,7 +169,7 @@ def preprocessed_clips(model: nn.Module, data: dict) -> List[np.ndarray]:
     frames = []
     for one, meta in zip(clip, metas):
         h, w = meta.get('img_shape', one.shape[-2:])[:2]
-        frames.append(clip_to_frames(one[..., :h, :w], space))
+        frames.append(clip_to_rgb(one[..., :h, :w], space))
     return frames
 
 
@@ -251,6 +249,6 @@ def inference_clip(model: nn.Module, img: ImageType):
 
 __all__ = [
     'init_model', 'inference_model', 'inference_clip', 'preprocessed_clips',
-    'clip_space', 'clip_to_frames', 'default_device', 'prepare_batch',
-    'clip_policy', 'clip_titles', 'frame_titles'
+    'clip_space', 'default_device', 'prepare_batch', 'clip_policy',
+    'clip_titles', 'frame_titles'
 ]
