@@ -272,7 +272,7 @@ def test_preprocessed_clips_refuses_an_image_model():
             EncoderDecoder.__new__(EncoderDecoder), dict(inputs=[]))
 
 
-# ---- one trained DAS demo run ------------------------------------------------
+# ---- one trained DAS demo run -----------------------------------------------
 
 DEMO = osp.join(
     ROOT, 'configs', 'das',
@@ -476,7 +476,7 @@ def test_inferencer_takes_images_of_any_size(inferencer):
                                                       (4, 179, 240)]
 
 
-# ---- the analysis tools on the trained demo ---------------------------------
+# ---- the analysis tools on the trained demo --------------------------------
 
 
 @pytest.mark.slow

@@ -18,8 +18,8 @@ its image baseline are measured on the same input.
 Printed figures: for 20, 50 and 90 % of the gradient mass, the area of the
 smallest set of pixels holding it (pixels sorted by value), as a fraction of
 the image. The PNG shows log10 of the map (normalised to its maximum) with
-the outlines of the 20 and 50 % sets and the output pixel. ``--baseline`` measures a
-second model on the same images and puts both side by side.
+the outlines of the 20 and 50 % sets and the output pixel. ``--baseline``
+measures a second model on the same images and puts both side by side.
 """
 import argparse
 import json
