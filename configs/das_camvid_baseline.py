@@ -1,6 +1,3 @@
-# The image baseline of configs/das_camvid.py: PSPNet-ResNet-18, T = 1, no clip
-# cell, no temporal modules, no search.
-_base_ = ['./das_camvid.py']
-model = dict(
-    clip_cell=None, num_frames=1, backbone=dict(temporal=None, num_segments=1))
-custom_hooks = []
+# Old name, kept for one release. The config is now, named the mmseg way:
+# das/pspnet_r18-d8_1xb4-20k_camvid-360x480.py
+_base_ = ['./das/pspnet_r18-d8_1xb4-20k_camvid-360x480.py']

@@ -1,7 +1,3 @@
-# The image baseline of configs/das_cityscapes.py: the same PSPNet-ResNet-50
-# and schedule with no clip cell, no temporal modules, T = 1 and no search
-# (mmseg's EncoderDecoder on the same data).
-_base_ = ['./das_cityscapes.py']
-model = dict(
-    clip_cell=None, num_frames=1, backbone=dict(temporal=None, num_segments=1))
-custom_hooks = []
+# Old name, kept for one release. The config is now, named the mmseg way:
+# das/pspnet_r50-d8_4xb1-80k_cityscapes-512x1024.py
+_base_ = ['./das/pspnet_r50-d8_4xb1-80k_cityscapes-512x1024.py']

@@ -1,7 +1,3 @@
-# The image baseline of configs/das_demo.py: the same tiny ResNet-18 PSPNet and
-# schedule with no clip cell, no temporal modules, T = 1 and no search, trained
-# on all 48 sample images.
-_base_ = ['./das_demo.py']
-model = dict(
-    clip_cell=None, num_frames=1, backbone=dict(temporal=None, num_segments=1))
-custom_hooks = []
+# Old name, kept for one release. The config is now, named the mmseg way:
+# das/pspnet_r18tiny-d16_1xb4-300iter_camvid-sample-96x96.py
+_base_ = ['./das/pspnet_r18tiny-d16_1xb4-300iter_camvid-sample-96x96.py']

@@ -1,9 +1,3 @@
-# The image baseline of configs/das_voc.py: the same PSPNet-ResNet-50 and
-# schedule without the DAS parts (no clip cell, no temporal modules, T = 1, no
-# search): exactly mmseg's EncoderDecoder on the same data. The same A/B from
-# the DAS config: --cfg-options model.clip_cell=None model.num_frames=1
-# model.backbone.temporal=None custom_hooks=[]
-_base_ = ['./das_voc.py']
-model = dict(
-    clip_cell=None, num_frames=1, backbone=dict(temporal=None, num_segments=1))
-custom_hooks = []
+# Old name, kept for one release. The config is now, named the mmseg way:
+# das/pspnet_r50-d8_4xb4-40k_voc12aug-380x380.py
+_base_ = ['./das/pspnet_r50-d8_4xb4-40k_voc12aug-380x380.py']

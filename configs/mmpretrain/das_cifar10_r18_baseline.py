@@ -1,7 +1,3 @@
-# The image baseline of das_cifar10_gsf-r18.py: the same ResNet-18 and schedule
-# with no clip cell, no temporal modules, T = 1 and no search (mmpretrain's
-# ImageClassifier on the same data).
-_base_ = ['./das_cifar10_gsf-r18.py']
-model = dict(
-    clip_cell=None, num_frames=1, backbone=dict(temporal=None, num_segments=1))
-custom_hooks = []
+# Old name, kept for one release. The config is now, named the mmseg way:
+# das/mmpretrain/resnet18_1xb64-200e_cifar10.py
+_base_ = ['../das/mmpretrain/resnet18_1xb64-200e_cifar10.py']

@@ -1,6 +1,3 @@
-# The image baseline of das_imagenet_gsf-r50.py: ResNet-50, T = 1, no clip
-# cell, no temporal modules, no search.
-_base_ = ['./das_imagenet_gsf-r50.py']
-model = dict(
-    clip_cell=None, num_frames=1, backbone=dict(temporal=None, num_segments=1))
-custom_hooks = []
+# Old name, kept for one release. The config is now, named the mmseg way:
+# das/mmpretrain/resnet50_8xb32-100e_in1k.py
+_base_ = ['../das/mmpretrain/resnet50_8xb32-100e_in1k.py']

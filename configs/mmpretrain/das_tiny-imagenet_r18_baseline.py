@@ -1,6 +1,3 @@
-# The image baseline of das_tiny-imagenet_gsf-r18.py: ResNet-18, T = 1, no clip
-# cell, no temporal modules, no search.
-_base_ = ['./das_tiny-imagenet_gsf-r18.py']
-model = dict(
-    clip_cell=None, num_frames=1, backbone=dict(temporal=None, num_segments=1))
-custom_hooks = []
+# Old name, kept for one release. The config is now, named the mmseg way:
+# das/mmpretrain/resnet18_1xb64-200e_tiny-imagenet.py
+_base_ = ['../das/mmpretrain/resnet18_1xb64-200e_tiny-imagenet.py']

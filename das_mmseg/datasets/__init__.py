@@ -1,6 +1,9 @@
 from .camvid import CamVidDataset
-from .checks import CheckSegLabels, DataCheckError  # noqa: F401
+from .checks import CheckSegLabels, DataCheckError
 from .dataset_split import DatasetSplit, split_indices
-from .transforms import ImageToVideo  # noqa: F401
+from .transforms import ImageToVideo
 
-__all__ = ['CamVidDataset', 'DatasetSplit', 'split_indices']
+__all__ = [
+    'CamVidDataset', 'CheckSegLabels', 'DataCheckError', 'ImageToVideo',
+    'DatasetSplit', 'split_indices'
+]

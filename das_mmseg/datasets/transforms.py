@@ -159,13 +159,7 @@ class ImageToVideo(BaseTransform):
             f'padding_mode={self.padding_mode!r}, frame_jitter={jitter})')
 
 
-def _register_in_mmpretrain() -> None:
-    try:
-        from mmpretrain.registry import TRANSFORMS as MMPRETRAIN_TRANSFORMS
-    except ImportError:  # mmpretrain is optional for segmentation
-        return
-    if 'ImageToVideo' not in MMPRETRAIN_TRANSFORMS.module_dict:
-        MMPRETRAIN_TRANSFORMS.register_module(module=ImageToVideo)
+# classification: also in mmpretrain's registry, if installed
+from das_mmseg.registry import register_in_mmpretrain  # noqa: E402
 
-
-_register_in_mmpretrain()
+register_in_mmpretrain(ImageToVideo, 'TRANSFORMS')

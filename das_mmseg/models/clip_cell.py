@@ -583,16 +583,10 @@ class ClipCell(BaseModule):
                 f'magnitude_seed={self.magnitude_seed}')
 
 
-def _register_in_mmpretrain() -> None:
-    try:
-        from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
-    except ImportError:  # mmpretrain is optional for segmentation
-        return
-    if 'ClipCell' not in MMPRETRAIN_MODELS.module_dict:
-        MMPRETRAIN_MODELS.register_module(module=ClipCell)
+# classification: also in mmpretrain's registry, if installed
+from das_mmseg.registry import register_in_mmpretrain  # noqa: E402
 
-
-_register_in_mmpretrain()
+register_in_mmpretrain(ClipCell, 'MODELS')
 
 
 def build_clip_cell(

@@ -17,13 +17,13 @@ Layout of a clip on its way to the model:
   as ``(N, C, H, W)``; a clip model then makes the clip itself.
 
 ``C`` is the length of ``mean`` (3 without normalisation);
-``T = channels // C``. A batch mixes no clip lengths.
+``T = channels // C``. A batch mixes no clip lengths. The mmpretrain
+counterpart, ``ClipClsDataPreprocessor``, is in
+:mod:`das_mmseg.models.classifiers` (imported when mmpretrain is installed).
 """
 from contextlib import contextmanager
 from typing import Iterator, List, Sequence, Tuple, Union
 
-from mmpretrain.models.utils.data_preprocessor import ClsDataPreprocessor
-from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from mmseg.models.data_preprocessor import SegDataPreProcessor
 from mmseg.registry import MODELS
 from torch import Tensor
@@ -136,23 +136,4 @@ class ClipSegDataPreProcessor(ClipInputsMixin, SegDataPreProcessor):
         return self.process(data, super().forward, training)
 
 
-@MMPRETRAIN_MODELS.register_module()
-class ClipClsDataPreprocessor(ClipInputsMixin, ClsDataPreprocessor):
-    """mmpretrain ``ClsDataPreprocessor`` for images and clips: clips come out
-    as ``(N, T, C, H, W)``.
-
-    Takes exactly the arguments of
-    :class:`mmpretrain.models.ClsDataPreprocessor`. Batch augmentations
-    (Mixup, CutMix) act on the packed ``(N, T*C, H, W)`` batch, so they mix or
-    cut all frames of a clip alike.
-    """
-
-    _conversion_flag = 'to_rgb'
-
-    def forward(self, data: dict, training: bool = False) -> dict:
-        return self.process(data, super().forward, training)
-
-
-__all__ = [
-    'ClipSegDataPreProcessor', 'ClipClsDataPreprocessor', 'ClipInputsMixin'
-]
+__all__ = ['ClipSegDataPreProcessor', 'ClipInputsMixin']

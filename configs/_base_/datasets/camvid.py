@@ -9,6 +9,7 @@ crop_size = (360, 480)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    {{_base_.label_guard}},
     dict(
         type='RandomResize',
         scale=(480, 360),
@@ -23,6 +24,7 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(480, 360), keep_ratio=True),
     dict(type='LoadAnnotations'),
+    {{_base_.label_guard}},
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(

@@ -4,9 +4,12 @@
 dataset_type = 'CamVidDataset'
 data_root = 'data/camvid_sample'
 crop_size = (128, 128)
+# stops at a label outside [0, 11) other than 255, naming the file
+label_guard = dict(type='CheckSegLabels', num_classes=11, ignore_index=255)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    label_guard,
     dict(
         type='RandomResize',
         scale=(240, 180),
@@ -21,6 +24,7 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(240, 180), keep_ratio=True),
     dict(type='LoadAnnotations'),
+    label_guard,
     dict(type='PackSegInputs'),
 ]
 img_ratios = [0.75, 1.0, 1.25]
@@ -36,7 +40,8 @@ tta_pipeline = [
             [
                 dict(type='RandomFlip', prob=0., direction='horizontal'),
                 dict(type='RandomFlip', prob=1., direction='horizontal')
-            ], [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]
+            ], [dict(type='LoadAnnotations')], [label_guard],
+            [dict(type='PackSegInputs')]
         ])
 ]
 train_dataloader = dict(

@@ -1,10 +1,14 @@
-# DAS classifier: mmpretrain's ResNet-50 classifier as a GSF-ResNet-50 reading
-# T = 8 frames made from each image by the searchable clip cell; per-frame
-# logits averaged over T (the paper). The data preprocessor comes from the
-# dataset config (mmpretrain's); the final configs set its type to
-# ClipClsDataPreprocessor. 2-D ResNet checkpoints load unchanged:
-# model.backbone.init_cfg=dict(type='Pretrained', checkpoint=PATH), or
-# load_from=PATH.
+# DAS classifier: mmpretrain's ResNet-50 classifier (resnet50.py) as a
+# GSF-ResNet-50 reading T = 8 frames made from each image by the searchable
+# clip cell; per-frame logits averaged over T (the paper). The cell normalises
+# as the data preprocessor does; configs set the preprocessor's type to
+# ClipClsDataPreprocessor. Trained from scratch, as the paper's classifiers.
+# A 2-D classifier's checkpoint loads its backbone unchanged (only the GSF
+# modules are new):
+#   model.backbone.init_cfg=dict(type='Pretrained', checkpoint=PATH,
+#                                prefix='backbone.')
+# (a plain backbone state dict: without prefix); or a whole DAS classifier
+# with load_from=PATH.
 _base_ = ['mmpretrain::_base_/models/resnet50.py']
 num_frames = 8
 model = dict(
@@ -18,4 +22,4 @@ model = dict(
     backbone=dict(
         type='VideoResNet',
         num_segments=num_frames,
-        temporal=dict(type='GSF', gate_ratio=0.25)))
+        temporal=dict(type='GateShiftFuse', gate_ratio=0.25)))

@@ -1,9 +1,7 @@
-"""MobileNetV2s with temporal modules: mmseg's and mmpretrain's
-``MobileNetV2``, their blocks left as they are."""
+"""MobileNetV2s with temporal modules: mmseg's ``MobileNetV2``, its blocks
+left as they are (mmpretrain's: :mod:`.pretrain_backbones`)."""
 from typing import List, Tuple
 
-from mmpretrain.models.backbones import MobileNetV2 as PretrainMobileNetV2
-from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from mmseg.models.backbones import MobileNetV2
 from mmseg.registry import MODELS
 from torch import nn
@@ -39,18 +37,3 @@ class VideoMobileNetV2(MobileNetV2Sites, VideoBackboneMixin, MobileNetV2):
     """
 
     temporal_registry = MODELS
-
-
-@MMPRETRAIN_MODELS.register_module(name='VideoMobileNetV2')
-class PretrainVideoMobileNetV2(MobileNetV2Sites, VideoBackboneMixin,
-                               PretrainMobileNetV2):
-    """mmpretrain ``MobileNetV2`` with a temporal module in its residual blocks
-    (default: GSF in every one).
-
-    Registered as ``VideoMobileNetV2`` in mmpretrain MODELS. Arguments: those
-    of :class:`VideoBackboneMixin` (``temporal_stages``: 7 flags) and of
-    mmpretrain's ``MobileNetV2``. The state dict is the 2-D one's plus
-    ``layer*.*.conv.*.conv.temporal.*``.
-    """
-
-    temporal_registry = MMPRETRAIN_MODELS

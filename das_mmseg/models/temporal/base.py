@@ -1,25 +1,6 @@
-"""What every temporal module shares: the clip layout it reads and its
-registration in mmseg and mmpretrain."""
-from typing import Type
-
+"""What every temporal module shares: the clip layout it reads."""
 from mmengine.model import BaseModule
-from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
-from mmseg.registry import MODELS
 from torch import Tensor
-
-
-def register_in_mmseg_and_mmpretrain(name: str):
-    """Class decorator: register under ``name`` in mmseg's and mmpretrain's
-    MODELS (harmless if already there)."""
-
-    def register(cls: Type) -> Type:
-        for registry in (MODELS, MMPRETRAIN_MODELS):
-            if registry.module_dict.get(name) is not cls:
-                registry.register_module(
-                    name=name, module=cls, force=name in registry.module_dict)
-        return cls
-
-    return register
 
 
 def check_num_segments(value: int) -> int:

@@ -7,17 +7,19 @@ import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 from torch import Tensor, nn
 
-from .base import TemporalModule, register_in_mmseg_and_mmpretrain
+from ...registry import register_in_mmseg_and_mmpretrain
+from .base import TemporalModule
 from .tsm import temporal_shift
 
 
-@register_in_mmseg_and_mmpretrain('GSF')
+@register_in_mmseg_and_mmpretrain(aliases=('GSF', ))
 class GateShiftFuse(TemporalModule):
     """GSF: gate a group of channels spatially, shift the gated part across
     frames, fuse it back with the rest.
 
-    Registered as ``GSF``. On the first ``gated = channels * gate_ratio``
-    channels (rounded down to even), split in two halves:
+    Registered as ``GateShiftFuse`` and ``GSF``. On the first
+    ``gated = channels * gate_ratio`` channels (rounded down to even), split
+    in two halves:
 
     1. gate: ``tanh(conv3d(relu(norm(x))))``, a 3x3x3 conv over (T, H, W) with
        2 groups giving one gate per half;

@@ -5,7 +5,8 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from .base import TemporalModule, register_in_mmseg_and_mmpretrain
+from ...registry import register_in_mmseg_and_mmpretrain
+from .base import TemporalModule
 
 
 def _shift(clips: Tensor, fold: int, backward_first: bool) -> Tensor:
@@ -62,14 +63,14 @@ def temporal_shift(clips: Tensor, fold: int) -> Tensor:
     return _TemporalShiftFunction.apply(clips.contiguous(), fold)
 
 
-@register_in_mmseg_and_mmpretrain('TSM')
+@register_in_mmseg_and_mmpretrain(aliases=('TSM', ))
 class TemporalShift(TemporalModule):
     """TSM: a fraction of the channels shifted one frame back and the same
     fraction one frame forward; zero FLOPs.
 
-    Registered as ``TSM``. Inserted by default at the input of a residual
-    branch ("residual shift"), so the identity path keeps every frame's own
-    features.
+    Registered as ``TemporalShift`` and ``TSM``. Inserted by default at the
+    input of a residual branch ("residual shift"), so the identity path keeps
+    every frame's own features.
 
     Args:
         channels (int, optional): Channels of the input; when given, checked to

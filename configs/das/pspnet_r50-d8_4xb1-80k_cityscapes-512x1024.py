@@ -1,0 +1,26 @@
+# The image baseline of
+# das-pspnet_gsf-r50-d8-t8_4xb1-80k_cityscapes-512x1024.py:
+# mmseg's PSPNet-R50-D8 (EncoderDecoder, ImageNet-pretrained ResNetV1c-50) on
+# mmseg's Cityscapes data, 1 image per GPU on 4 GPUs, mmseg's 80k schedule
+# with the same optimizer (SGD lr 0.02, backbone x 0.1, weight decay 1e-4,
+# gradients clipped at 5). No clip, no temporal module, no search.
+#   tools/dist_train.sh CONFIG 4
+_base_ = [
+    'mmseg::_base_/models/pspnet_r50-d8.py',
+    '../_base_/datasets/cityscapes.py', '../_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_80k.py'
+]
+crop_size = (512, 1024)
+data_preprocessor = dict(size=crop_size)
+model = dict(
+    data_preprocessor=data_preprocessor,
+    pretrained=None,
+    backbone=dict(
+        init_cfg=dict(
+            type='Pretrained', checkpoint='open-mmlab://resnet50_v1c')))
+train_dataloader = dict(batch_size=1)
+optimizer = dict(lr=0.02, weight_decay=1e-4)
+optim_wrapper = dict(
+    optimizer=optimizer,
+    clip_grad=dict(_delete_=True, max_norm=5, norm_type=2),  # base: None
+    paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
