@@ -64,6 +64,8 @@ def test_test_config_segmentation_flags(tmp_path, checkpoint_file):
     assert cfg.load_from == checkpoint_file
     assert cfg.work_dir == str(tmp_path / 'work')
     assert cfg.test_evaluator.output_dir == str(tmp_path / 'preds')
+    # made on every rank: IoUMetric makes it on the main process only
+    assert osp.isdir(tmp_path / 'preds')
     assert cfg.default_hooks.visualization.draw is True
     assert cfg.default_hooks.visualization.interval == 1  # every image
     assert cfg.visualizer.save_dir == str(tmp_path / 'show')

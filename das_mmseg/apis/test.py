@@ -8,6 +8,7 @@ and the test run.
 """
 import copy
 import logging
+import os
 from typing import Optional
 
 from mmengine.config import Config, ConfigDict
@@ -174,6 +175,9 @@ def build_test_config(config: str,
                     evaluators, (list, tuple)) else [evaluators]):
                 evaluator['output_dir'] = out
                 evaluator['keep_results'] = True
+            # IoUMetric creates output_dir on the main process only, and under
+            # dist_test.sh another rank can save its first PNG before that
+            os.makedirs(out, exist_ok=True)
     return cfg
 
 
