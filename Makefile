@@ -21,11 +21,12 @@ DEMO_CONFIG := configs/das/das-pspnet_gsf-r18tiny-d16-t4_1xb4-300iter_camvid-sam
 demo: env
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) tools/train.py $(DEMO_CONFIG) --work-dir work_dirs/demo
 
+# The tests' models are tiny too, and their tools run as subprocesses: one thread each, for the same reason.
 test: env
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) -m pytest tests $(PYTEST_ARGS)
 
 test-fast: env
-	$(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
 
 lint: env
 	$(VENV)/bin/pre-commit run --all-files --show-diff-on-failure

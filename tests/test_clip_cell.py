@@ -16,7 +16,7 @@ import das_mmseg  # noqa: F401
 from das_mmseg.augment import (FrameLayout, PixelSpace, Policy, PolicyError,
                                build_ops, mix_clip, node_edges, num_edges)
 from das_mmseg.datasets.transforms import ImageToVideo
-from das_mmseg.models.clip_cell import ClipCell
+from das_mmseg.models.clip_cell import ClipCell, decode_cell_state
 
 PHOTO = osp.join(SAMPLE, 'img_dir/val')
 MEAN, STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
@@ -476,7 +476,11 @@ def test_the_policy_and_seed_travel_in_the_state_dict(images):
     policy = trained.discretize()
     trained.set_policy(policy)
     state = trained.state_dict()
-    assert state['_extra_state'] == dict(
+    # a uint8 tensor (mmengine broadcasts every state-dict entry under DDP)
+    # of a fixed power-of-two length
+    extra = state['_extra_state']
+    assert extra.dtype == torch.uint8 and extra.numel() == 4096
+    assert decode_cell_state(extra) == dict(
         version=2,
         policy=policy.to_dict(),
         magnitude_seed=trained.magnitude_seed,
@@ -645,8 +649,10 @@ def test_damaged_checkpoint_state_is_refused():
     state['magnitude_values'][3, 1] = float('nan')
     with pytest.raises(ValueError, match=r'magnitude_values holds non-finite'):
         ClipCell(num_frames=4).load_state_dict(state)
-    with pytest.raises(ValueError, match='must be a dict with a "policy"'):
+    with pytest.raises(ValueError, match='must hold a "policy" entry'):
         cell.set_extra_state('rotate')
+    with pytest.raises(ValueError, match='not the JSON of a cell state'):
+        cell.set_extra_state(torch.tensor([0x7b, 0xff], dtype=torch.uint8))
     other = ClipCell(num_frames=8).discretize().to_dict()
     with pytest.raises(
             PolicyError,

@@ -21,12 +21,13 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from fixtures import ROOT, SAMPLE, run_tool
+from fixtures import ROOT, SAMPLE, clear_global_instances, run_tool
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 import das_mmseg  # noqa: F401
+from das_mmseg.apis.test import run_test
 from das_mmseg.augment.policy import Policy
 from das_mmseg.utils.launch import adapt_to_cpu, check_data_roots
 from das_mmseg.utils.pretrained import REMOTE_SCHEMES
@@ -380,7 +381,7 @@ def stand_in_cfg(path: str, work_dir: str, root_of, weights_of) -> Config:
         cfg.model.clip_cell.num_frames = 2
         cfg.model.backbone.num_segments = 2
     cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook', interval=-1, save_last=False)
+        type='CheckpointHook', interval=-1, save_last=True)
     init = cfg.model.backbone.get('init_cfg') or {}
     if init.get('checkpoint', '').startswith(REMOTE_SCHEMES):
         # what the offline error message tells a user to do
@@ -448,9 +449,20 @@ def test_config_trains_and_tests_on_a_stand_in(path, tmp_path, stand_ins,
         }
         assert not ours, f'das_mmseg modules in a baseline: {ours}'
 
-    metrics = runner.test()  # what tools/test.py runs
+    metrics = runner.test()
     score = metrics['mIoU'] if 'mIoU' in metrics else metrics['accuracy/top1']
     assert 0 <= score <= 100
+
+    # what tools/test.py runs: a fresh Runner that knows only the config and
+    # the checkpoint (every hook must be inert outside training, and the
+    # clip cell takes its policy from the checkpoint)
+    with open(osp.join(cfg.work_dir, 'last_checkpoint')) as f:
+        checkpoint = f.read().strip()
+    test_cfg = copy.deepcopy(cfg)
+    test_cfg.load_from = checkpoint
+    test_cfg.work_dir = str(tmp_path / 'test')
+    clear_global_instances()
+    assert run_test(test_cfg) == metrics
 
 
 @pytest.mark.parametrize('path', FORWARDS, ids=config_id)

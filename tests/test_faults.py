@@ -151,6 +151,18 @@ def test_label_guard_names_file_values_allowed_and_fix(tmp_path):
     run_guard(img, ann, CheckSegLabels(num_classes=201))
 
 
+def test_label_guard_without_a_label_map_checks_only_the_image(tmp_path):
+    # inference pipelines drop LoadAnnotations (as mmseg's inferencer does)
+    from mmcv.transforms import LoadImageFromFile
+    (img, _), = tiny_dataset(tmp_path, 1, 0)['train']
+    data = LoadImageFromFile()(dict(img_path=img))
+    out = CheckSegLabels(NUM_CLASSES)(dict(data))
+    assert out.keys() == data.keys() and out['img'] is data['img']
+    with pytest.raises(DataCheckError, match='0-sized image'):
+        CheckSegLabels(NUM_CLASSES)(
+            dict(data, img=np.zeros((0, 4, 3), np.uint8)))
+
+
 def test_label_guard_judges_values_after_reduce_zero_label(tmp_path):
     (img, ann), = tiny_dataset(tmp_path, 1, 0)['train']
     put_label_value(ann, 12)  # class 11 after reduce_zero_label: too big
@@ -554,7 +566,7 @@ def test_interrupted_save_leaves_a_resumable_run(tmp_path, tools):
     assert partial and 'iter_10.pth' not in files  # killed while writing it
     first = str(work_dir / 'iter_5.pth')
     assert (work_dir / 'last_checkpoint').read_text() == first
-    assert torch.load(first, weights_only=False)['meta']['iter'] == 5
+    assert _load_checkpoint(first)['meta']['iter'] == 5  # the safe loader
 
     clear_global_instances()
     tools['train'].main([SMOKE, '--resume'] +

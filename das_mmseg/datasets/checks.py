@@ -469,7 +469,8 @@ class CheckSegLabels(BaseTransform):
     watched (:func:`check_sample`): that catches JPEGs with damaged data that
     decode into garbage without an error, at the price of a second decode.
 
-    Required keys: ``gt_seg_map``, ``seg_map_path``. Optional: ``img``,
+    Keys read: ``gt_seg_map`` and ``seg_map_path`` (without a label map, as
+    in inference pipelines, only the image is checked), ``img``,
     ``img_path``, ``ori_shape``, ``reduce_zero_label``, ``label_map``.
     Modified keys: none.
 
@@ -526,8 +527,10 @@ class CheckSegLabels(BaseTransform):
                         img_path, 'truncated',
                         f'the file lacks the {marker}: it was cut short '
                         '(the decoder filled in the missing part)'))
-        seg = results['gt_seg_map']
-        if seg.ndim != 2:
+        seg = results.get('gt_seg_map')
+        if seg is None:  # inference: the pipeline loads no label map
+            pass
+        elif seg.ndim != 2:
             problems.append(
                 FileProblem(
                     seg_path, 'label channels',

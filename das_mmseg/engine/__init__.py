@@ -1,10 +1,10 @@
 from .arch_step import arch_step
-from .hooks import DASPolicyHook, DASSearchHook
+from .hooks import CrashSafeCheckpointHook, DASPolicyHook, DASSearchHook
 from .optimizers import DASOptimWrapperConstructor
 from .runner import DASEpochBasedTrainLoop, DASIterBasedTrainLoop
 
 __all__ = [
-    'arch_step', 'DASPolicyHook', 'DASSearchHook',
+    'arch_step', 'CrashSafeCheckpointHook', 'DASPolicyHook', 'DASSearchHook',
     'DASOptimWrapperConstructor', 'DASIterBasedTrainLoop',
     'DASEpochBasedTrainLoop'
 ]

@@ -4,7 +4,8 @@ family registers on import."""
 from ..registry import mmpretrain_available
 from .backbones import (MobileNetV2Sites, ResNetSites, TemporalConv2d,
                         VideoBackboneMixin, VideoMobileNetV2, VideoResNetV1c)
-from .clip_cell import ClipCell, build_clip_cell
+from .clip_cell import (ClipCell, build_clip_cell, decode_cell_state,
+                        encode_cell_state)
 from .data_preprocessor import ClipInputsMixin, ClipSegDataPreProcessor
 from .fusion import FUSION_MODES
 from .segmentors import ClipEncoderDecoder, FramePass
@@ -15,8 +16,9 @@ __all__ = [
     'TemporalModule', 'TemporalShift', 'GateShiftFuse', 'temporal_shift',
     'TemporalConv2d', 'VideoBackboneMixin', 'ResNetSites', 'MobileNetV2Sites',
     'VideoResNetV1c', 'VideoMobileNetV2', 'ClipCell', 'build_clip_cell',
-    'FUSION_MODES', 'ClipInputsMixin', 'ClipSegDataPreProcessor',
-    'ClipEncoderDecoder', 'FramePass'
+    'encode_cell_state', 'decode_cell_state', 'FUSION_MODES',
+    'ClipInputsMixin', 'ClipSegDataPreProcessor', 'ClipEncoderDecoder',
+    'FramePass'
 ]
 
 if mmpretrain_available():

@@ -1,5 +1,6 @@
 """The differentiable image-to-video cell of DAS: a DARTS cell whose edges mix
 augmentation ops over a whole clip."""
+import json
 import math
 import warnings
 from contextlib import contextmanager
@@ -49,6 +50,48 @@ def _check_stats(name: str, values, positive: bool) -> Tuple[float, ...]:
                          f'{expected} numbers (one per channel), got '
                          f'{values!r}')
     return tuple(float(v) for v in values)
+
+
+def encode_cell_state(state: dict) -> Tensor:
+    """A cell's extra state as a uint8 tensor of its UTF-8 JSON.
+
+    A tensor, not the dict itself: under DDP mmengine's Runner broadcasts
+    every ``state_dict()`` entry after ``init_weights``, which only tensors
+    survive. The bytes are zero-padded to a power of two (at least 4096) so
+    that every rank's tensor has the same length even where ranks hold
+    different magnitude seeds; it still loads with ``weights_only=True``.
+
+    Args:
+        state (dict): JSON-serialisable state.
+
+    Returns:
+        Tensor: (L,) uint8, L a power of two >= 4096.
+    """
+    data = json.dumps(state, sort_keys=True).encode('utf-8')
+    length = max(4096, 1 << (len(data) - 1).bit_length())
+    out = torch.zeros(length, dtype=torch.uint8)
+    out[:len(data)] = torch.frombuffer(bytearray(data), dtype=torch.uint8)
+    return out
+
+
+def decode_cell_state(state: Union[Tensor, dict]) -> dict:
+    """The dict of :func:`encode_cell_state` (a dict is returned as is).
+
+    Raises:
+        ValueError: ``state`` is neither, or holds no ``"policy"`` entry.
+    """
+    if torch.is_tensor(state) and state.dtype == torch.uint8:
+        raw = bytes(state.detach().cpu().tolist()).rstrip(b'\0')
+        try:
+            state = json.loads(raw.decode('utf-8'))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ValueError('the checkpoint\'s clip cell state is not the '
+                             f'JSON of a cell state ({e})') from None
+    if not isinstance(state, dict) or 'policy' not in state:
+        raise ValueError(
+            'the checkpoint\'s clip cell state must hold a "policy" entry, '
+            f'got {state!r}')
+    return state
 
 
 @MODELS.register_module()
@@ -394,22 +437,21 @@ class ClipCell(BaseModule):
             learned_magnitudes=self.learn_magnitudes)
 
     # --- state ---------------------------------------------------------------
-    def get_extra_state(self) -> dict:
-        """The discrete policy (None: relaxed) and the magnitude seed, as
-        plain values (safe to load with ``weights_only=True``)."""
-        return dict(
-            version=EXTRA_STATE_VERSION,
-            policy=None if self._policy is None else self._policy.to_dict(),
-            magnitude_seed=self.magnitude_seed,
-            learned_magnitudes=self.learn_magnitudes)
+    def get_extra_state(self) -> Tensor:
+        """The discrete policy (None: relaxed) and the magnitude seed, as a
+        uint8 tensor of their JSON (see :func:`encode_cell_state`)."""
+        return encode_cell_state(
+            dict(
+                version=EXTRA_STATE_VERSION,
+                policy=None
+                if self._policy is None else self._policy.to_dict(),
+                magnitude_seed=self.magnitude_seed,
+                learned_magnitudes=self.learn_magnitudes))
 
     def set_extra_state(self, state: Any) -> None:
         """Restore the policy of a checkpoint, unless the config gave one
         (then the config's wins, with a warning)."""
-        if not isinstance(state, dict) or 'policy' not in state:
-            raise ValueError(
-                'the checkpoint\'s clip cell state must be a dict with a '
-                f'"policy" entry, got {state!r}')
+        state = decode_cell_state(state)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter('always')

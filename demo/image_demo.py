@@ -1,0 +1,96 @@
+"""Segment one image with a (DAS) segmentor and draw the prediction, as
+mmseg's ``demo/image_demo.py``; ``--show-clip`` also draws the clip the model
+saw.
+
+    python demo/image_demo.py IMG CONFIG CHECKPOINT [--out-file OUT.png]
+        [--device cpu|cuda:0] [--opacity 0.5] [--title result]
+        [--with-labels] [--show-clip] [--out-pred PRED.png]
+
+Without ``--out-file`` the picture is shown in a window. With
+``--show-clip`` the clip's frames are drawn too, left to right with the
+reference frame (the image) framed white, into ``<OUT stem>_clip.png`` (or
+a window). ``--out-pred`` writes the predicted class ids as a PNG (as
+``tools/test.py --out`` does).
+"""
+import os.path as osp
+import sys
+from argparse import ArgumentParser
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import mmcv  # noqa: E402
+from mmseg.apis import show_result_pyplot  # noqa: E402
+
+import das_mmseg  # noqa: E402,F401
+from das_mmseg import apis  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('img', help='Image file')
+    parser.add_argument('config', help='Config file')
+    parser.add_argument('checkpoint', help='Checkpoint file')
+    parser.add_argument('--out-file', default=None, help='Path to output file')
+    parser.add_argument(
+        '--device',
+        default=apis.inference.default_device(),
+        help='Device used for inference (default: cuda:0 if available, '
+        'else cpu)')
+    parser.add_argument(
+        '--opacity',
+        type=float,
+        default=0.5,
+        help='Opacity of painted segmentation map. In (0, 1] range.')
+    parser.add_argument(
+        '--with-labels',
+        action='store_true',
+        default=False,
+        help='Whether to display the class labels.')
+    parser.add_argument(
+        '--title', default='result', help='The image identifier.')
+    parser.add_argument(
+        '--show-clip',
+        action='store_true',
+        help='also draw the clip the model saw (clip models)')
+    parser.add_argument(
+        '--out-pred', help='write the predicted class ids as a PNG')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not osp.isfile(args.img):
+        raise FileNotFoundError(f'image file "{args.img}" does not exist')
+    model = apis.init_model(args.config, args.checkpoint, device=args.device)
+    result = apis.inference_model(model, args.img)
+    show_result_pyplot(
+        model,
+        args.img,
+        result,
+        title=args.title,
+        opacity=args.opacity,
+        with_labels=args.with_labels,
+        draw_gt=False,
+        show=args.out_file is None,
+        out_file=args.out_file)
+    if args.out_pred:
+        mmcv.imwrite(result.pred_sem_seg.data[0].cpu().numpy().astype('uint8'),
+                     args.out_pred)
+    if args.show_clip:
+        from das_mmseg.visualization import draw_clip
+        frames = apis.inference_clip(model, args.img)
+        ref_frame, titles = apis.clip_titles(model, frames.shape[1:3])
+        montage = draw_clip(frames, ref_frame, titles)
+        if args.out_file is None:
+            import matplotlib.pyplot as plt
+            plt.imshow(montage)
+            plt.axis('off')
+            plt.show()
+        else:
+            stem, _ = osp.splitext(args.out_file)
+            mmcv.imwrite(montage[..., ::-1], stem + '_clip.png')
+    return result
+
+
+if __name__ == '__main__':
+    main()
