@@ -120,6 +120,44 @@ def segnet_layout(root, train=4, val=2):
                 np.where(ann == 255, 11, ann).astype(np.uint8))
 
 
+def load_tool():
+    spec = importlib.util.spec_from_file_location(
+        'camvid_evidence', osp.join(ROOT, 'tools', 'camvid_evidence.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+@pytest.mark.slow
+def test_evidence_tool_sets_the_schedule_of_every_method(tmp_path):
+    from mmengine.config import Config
+    tool = load_tool()
+    runs = tool.make_runs(
+        str(tmp_path), 'data/x', [3], False, max_iters=40, search_iters=7)
+    assert {
+        r.method.key: (r.search_iters, r.max_iters, r.total_iters)
+        for r in runs
+    } == {
+        'das': (7, 40, 47),
+        'baseline': (0, 40, 40),
+        'shiftrotzoom': (0, 40, 40)
+    }
+    for run in runs:
+        cfg = Config.fromfile(run.config)
+        cfg.merge_from_dict(run.options)
+        assert cfg.train_cfg.max_iters == cfg.train_cfg.val_interval == 40
+        schedulers = cfg.param_scheduler
+        if run.method.is_das:
+            assert cfg.train_cfg.search_iters == 7
+            assert cfg.train_cfg.split_seed == 3
+            schedulers = schedulers['model']
+        assert [s['end'] for s in schedulers] == [40]
+        assert cfg.randomness.seed == 3
+        assert cfg.train_dataloader.dataset.data_root == 'data/x'
+    with pytest.raises(SystemExit):
+        tool.parse_args(['camvid', '--max-iters', '0'])
+
+
 @pytest.mark.slow
 def test_evidence_tool_smoke_converts_trains_and_tabulates(
         tmp_path, capsys, one_thread, monkeypatch):
@@ -128,11 +166,7 @@ def test_evidence_tool_smoke_converts_trains_and_tabulates(
     import mmengine.config.utils as config_utils
     monkeypatch.setattr(config_utils, 'load',
                         functools.lru_cache(maxsize=None)(config_utils.load))
-    spec = importlib.util.spec_from_file_location(
-        'camvid_evidence', osp.join(ROOT, 'tools', 'camvid_evidence.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    main = tool.main
+    main = load_tool().main
     camvid, work = tmp_path / 'camvid', tmp_path / 'work'
     segnet_layout(str(camvid))
     assert main([str(camvid), str(work), '--smoke']) == 0

@@ -17,6 +17,8 @@ frame)::
 
     python tools/camvid_evidence.py CAMVID_ROOT [WORK_DIR] [--jobs 2]
     python tools/camvid_evidence.py CAMVID_ROOT WORK_DIR --table-only
+    python tools/camvid_evidence.py CAMVID_ROOT WORK_DIR \
+        --max-iters 2000 --search-iters 500      # twice the schedule
 
 CAMVID_ROOT is the SegNet release of CamVid (``{train,val}/{img,ann}`` or
 ``{train,val}`` + ``{train,val}annot``). The tool
@@ -181,10 +183,15 @@ def ensure_data(camvid_root: str, data_dir: str) -> None:
                    check=True)
 
 
-def make_runs(work_dir: str, data_dir: str, seeds: Sequence[int],
-              smoke: bool) -> List[Run]:
+def make_runs(work_dir: str,
+              data_dir: str,
+              seeds: Sequence[int],
+              smoke: bool,
+              max_iters: Optional[int] = None,
+              search_iters: Optional[int] = None) -> List[Run]:
     """The runs, longest (DAS) first, with their lengths read from the
-    configs."""
+    configs, or set by ``max_iters`` (training, every method) and
+    ``search_iters`` (DAS)."""
     from mmengine.config import Config
     runs = []
     for method in sorted(METHODS, key=lambda m: not m.is_das):
@@ -194,6 +201,10 @@ def make_runs(work_dir: str, data_dir: str, seeds: Sequence[int],
             for loader in ('train_dataloader', 'val_dataloader',
                            'test_dataloader')
         }
+        if max_iters is not None:
+            common.update(schedule_options(cfg, max_iters))
+        if search_iters is not None and method.is_das:
+            common['train_cfg.search_iters'] = search_iters
         if smoke:
             common.update(SMOKE_OPTIONS)
             if method.is_das:
@@ -217,6 +228,23 @@ def make_runs(work_dir: str, data_dir: str, seeds: Sequence[int],
                     search + cfg.train_cfg.max_iters, search,
                     cfg.train_cfg.max_iters, tuple(crop)))
     return runs
+
+
+def schedule_options(cfg, max_iters: int) -> Dict[str, object]:
+    """Train ``max_iters`` iterations (after the search, for DAS): the
+    loop, its last validation and the end of every poly schedule."""
+    options = {
+        'train_cfg.max_iters': max_iters,
+        'train_cfg.val_interval': max_iters
+    }
+    schedulers = cfg.param_scheduler
+    prefix = 'param_scheduler'
+    if isinstance(schedulers, dict):  # DAS: one list per optimizer
+        schedulers, prefix = schedulers['model'], 'param_scheduler.model'
+    for i, scheduler in enumerate(schedulers):
+        if scheduler.get('end') == cfg.train_cfg.max_iters:
+            options[f'{prefix}.{i}.end'] = max_iters
+    return options
 
 
 def smoke_crop_options(cfg) -> Dict[str, object]:
@@ -417,6 +445,15 @@ def parse_args(argv=None):
         'WORK_DIR/data)')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument(
+        '--max-iters',
+        type=int,
+        help='training iterations of every run (DAS: after the search; '
+        'default: the configs\' 1000)')
+    parser.add_argument(
+        '--search-iters',
+        type=int,
+        help='search iterations of DAS (default: the config\'s 250)')
+    parser.add_argument(
         '--jobs', type=int, default=2, help='trainings at a time')
     parser.add_argument(
         '--table-only',
@@ -427,8 +464,11 @@ def parse_args(argv=None):
         action='store_true',
         help='tiny runs in this process, one seed: a check of the pieces')
     args = parser.parse_args(argv)
-    if args.jobs < 1:
-        parser.error(f'--jobs must be >= 1, got {args.jobs}')
+    for name in ('jobs', 'max_iters', 'search_iters'):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f'--{name.replace("_", "-")} must be >= 1, got '
+                         f'{value}')
     return args
 
 
@@ -443,7 +483,8 @@ def main(argv=None) -> int:
     os.makedirs(work_dir, exist_ok=True)
     if not args.table_only:
         ensure_data(args.camvid_root, data_dir)
-    runs = make_runs(work_dir, data_dir, seeds, args.smoke)
+    runs = make_runs(work_dir, data_dir, seeds, args.smoke, args.max_iters,
+                     args.search_iters)
     failed = []
     if not args.table_only:
         failed = run_all(runs, work_dir, args.jobs, args.smoke)
