@@ -140,17 +140,23 @@ def test_evidence_tool_sets_the_schedule_of_every_method(tmp_path):
     } == {
         'das': (7, 40, 47),
         'baseline': (0, 40, 40),
-        'shiftrotzoom': (0, 40, 40)
+        'shiftrotzoom': (0, 40, 40),
+        'identity': (0, 40, 40)
     }
     for run in runs:
         cfg = Config.fromfile(run.config)
         cfg.merge_from_dict(run.options)
         assert cfg.train_cfg.max_iters == cfg.train_cfg.val_interval == 40
         schedulers = cfg.param_scheduler
-        if run.method.is_das:
+        if run.method.searches:
             assert cfg.train_cfg.search_iters == 7
             assert cfg.train_cfg.split_seed == 3
+        if run.method.is_das:
             schedulers = schedulers['model']
+        if run.method.key == 'identity':  # (d): no search, the identity
+            assert cfg.train_cfg.mode == 'train'
+            assert cfg.train_cfg.policy_file == str(tmp_path /
+                                                    'identity_policy.json')
         assert [s['end'] for s in schedulers] == [40]
         assert cfg.randomness.seed == 3
         assert cfg.train_dataloader.dataset.data_root == 'data/x'
@@ -177,16 +183,23 @@ def test_evidence_tool_smoke_converts_trains_and_tabulates(
         str(next((data / 'ann_dir' / 'val').iterdir())), cv2.IMREAD_UNCHANGED)
     assert ann.shape == (90, 120) and ann.max() == 255  # half size, void
     rows = {}
-    for method in ('baseline', 'das', 'shiftrotzoom'):
+    for method in ('baseline', 'das', 'shiftrotzoom', 'identity'):
         result = json.loads(
             (work / f'{method}_seed0' / 'evidence.json').read_text())
         assert 0 <= result['mIoU'] <= 100
         assert result['step'] == (4 if method == 'das' else 2)
         rows[method] = result['mIoU']
+    # (d) trains the DAS model on the identity clip, without a search
+    assert not (work / 'identity_seed0' / 'das_policy.json').exists()
+    identity = json.loads((work / 'identity_policy.json').read_text())
+    assert {e['op']
+            for node in identity['nodes']
+            for e in node} == {'identity'}
     table = (work / 'table.md').read_text()
     assert table.strip() in out
     assert f'| (a) image baseline | 1 | {rows["baseline"]:.2f} |' in table
     assert f'| 4 | {rows["das"]:.2f} |' in table
+    assert f'(no search) | 4 | {rows["identity"]:.2f} |' in table
     policy = json.loads((work / 'das_seed0' / 'das_policy.json').read_text())
     first = policy['nodes'][0][0]
     assert f'{first["op"]}' in table.split('Derived DAS policies')[1]
@@ -194,4 +207,4 @@ def test_evidence_tool_smoke_converts_trains_and_tabulates(
     # finished runs are skipped
     assert main([str(camvid), str(work), '--smoke']) == 0
     out = capsys.readouterr().out
-    assert out.count('done, skipped') == 3 and 'start' not in out
+    assert out.count('done, skipped') == 4 and 'start' not in out

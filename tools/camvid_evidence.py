@@ -10,6 +10,11 @@ train split, from scratch, 3 seeds each,
 (c) the image baseline with random shift / rotate / zoom of DAS's per-step
     ranges,
     configs/das/pspnet_r18tiny-d16_1xb4-1k-shiftrotzoom_camvid-cpu-128x128.py;
+(d) the control of (b): the DAS model and schedule of (b) trained without a
+    search on the identity clip (every frame the image: ``train_cfg.mode=
+    'train'`` with ``WORK_DIR/identity_policy.json``), which separates what
+    the clip's augmentation brings from what T frames through the video
+    backbone bring;
 
 mIoU on the 101 val images, per seed and mean ± std, and the derived DAS
 policies (ops per node with their magnitudes, mean pixel displacement per
@@ -27,7 +32,7 @@ CAMVID_ROOT is the SegNet release of CamVid (``{train,val}/{img,ann}`` or
    (``data/camvid_cpu``, git-ignored) with
    ``tools/dataset_converters/camvid.py --scale 0.5``, unless that folder
    already holds as many images per split as the source;
-2. trains the 9 runs (DAS first: they are the longest), ``--jobs`` at a time,
+2. trains the 12 runs (DAS first: they are the longest), ``--jobs`` at a time,
    each as ``tools/train.py CONFIG --work-dir WORK_DIR/<method>_seed<s>
    --cfg-options randomness.seed=<s> ...`` with ``OMP_NUM_THREADS=1``, its
    output in ``WORK_DIR/<method>_seed<s>.log``. It is resumable: a run whose
@@ -63,10 +68,13 @@ RESULT_FILE = 'evidence.json'
 
 @dataclass(frozen=True)
 class Method:
+    """A row of the table: a config, and whether it searches a policy
+    (``searches``) or trains the DAS model on the identity clip."""
     key: str
     label: str
     config: str
     frames: int
+    searches: bool = False
 
     @property
     def is_das(self) -> bool:
@@ -76,11 +84,19 @@ class Method:
 METHODS = (
     Method('baseline', '(a) image baseline',
            'pspnet_r18tiny-d16_1xb4-1k_camvid-cpu-128x128.py', 1),
-    Method('das', '(b) DAS, search + retrain (paper protocol)',
-           'das-pspnet_gsf-r18tiny-d16-t4_1xb4-1k_camvid-cpu-128x128.py', 4),
+    Method(
+        'das',
+        '(b) DAS, search + retrain (paper protocol)',
+        'das-pspnet_gsf-r18tiny-d16-t4_1xb4-1k_camvid-cpu-128x128.py',
+        4,
+        searches=True),
     Method('shiftrotzoom', '(c) image baseline + random shift/rotate/zoom',
            'pspnet_r18tiny-d16_1xb4-1k-shiftrotzoom_camvid-cpu-128x128.py', 1),
+    # the control of (b): its model and schedule with every frame the image
+    Method('identity', '(d) DAS model, identity clip (no search)',
+           'das-pspnet_gsf-r18tiny-d16-t4_1xb4-1k_camvid-cpu-128x128.py', 4),
 )
+IDENTITY_POLICY = 'identity_policy.json'
 # --smoke: the shortest run of each loop (search and training) on tiny
 # batches
 SMOKE_OPTIONS = {
@@ -203,22 +219,27 @@ def make_runs(work_dir: str,
         }
         if max_iters is not None:
             common.update(schedule_options(cfg, max_iters))
-        if search_iters is not None and method.is_das:
+        if search_iters is not None and method.searches:
             common['train_cfg.search_iters'] = search_iters
         if smoke:
             common.update(SMOKE_OPTIONS)
-            if method.is_das:
+            if method.searches:
                 common.update(SMOKE_DAS_OPTIONS)
             common.update(smoke_crop_options(cfg))
+        if method.is_das and not method.searches:
+            common['train_cfg.mode'] = 'train'
+            common['train_cfg.policy_file'] = osp.join(work_dir,
+                                                       IDENTITY_POLICY)
         cfg.merge_from_dict(common)
-        search = cfg.train_cfg.get('search_iters', 0) if method.is_das else 0
+        search = (
+            cfg.train_cfg.get('search_iters', 0) if method.searches else 0)
         crop = cfg.train_dataloader.dataset.pipeline
         crop = next(t['crop_size'] for t in crop if t['type'] == 'RandomCrop')
         for seed in seeds:
             options = dict(common)
             name = f'{method.key}_seed{seed}'
             options['randomness.seed'] = seed
-            if method.is_das:  # each seed its own 50/50 split
+            if method.searches:  # each seed its own 50/50 split
                 options['train_cfg.split_seed'] = seed
             if smoke:  # in one process: each run its own visualizer (the
                 # config's name would hand every run the first one's)
@@ -228,6 +249,24 @@ def make_runs(work_dir: str,
                     search + cfg.train_cfg.max_iters, search,
                     cfg.train_cfg.max_iters, tuple(crop)))
     return runs
+
+
+def write_identity_policy(work_dir: str) -> str:
+    """The policy of (d): every node sums the identity of both inputs, so
+    every frame of the clip is the image."""
+    from mmengine.config import Config
+
+    from das_mmseg.augment.policy import Policy
+    das = next(m for m in METHODS if m.searches)
+    cell = Config.fromfile(osp.join(CONFIG_DIR, das.config)).model.clip_cell
+    policy = Policy(
+        ops=tuple(cell.ops),
+        nodes=[[(0, 'identity'), (1, 'identity')]] * cell.num_nodes,
+        num_frames=cell.num_frames)
+    assert policy.is_identity()
+    path = osp.join(work_dir, IDENTITY_POLICY)
+    policy.save(path)
+    return path
 
 
 def schedule_options(cfg, max_iters: int) -> Dict[str, object]:
@@ -399,7 +438,7 @@ def table(runs: List[Run], seeds: Sequence[int]) -> str:
         summary = mean_std(list(values.values())) if values else '—'
         lines.append(f'| {method.label} | {method.frames} | ' +
                      ' | '.join(cells) + f' | {summary} |')
-    das = [r for r in runs if r.method.is_das]
+    das = [r for r in runs if r.method.searches]
     policies = [(r, osp.join(r.work_dir, 'das_policy.json')) for r in das]
     policies = [(r, Policy.load(p)) for r, p in policies if osp.isfile(p)]
     if policies:
@@ -483,6 +522,7 @@ def main(argv=None) -> int:
     os.makedirs(work_dir, exist_ok=True)
     if not args.table_only:
         ensure_data(args.camvid_root, data_dir)
+        write_identity_policy(work_dir)
     runs = make_runs(work_dir, data_dir, seeds, args.smoke, args.max_iters,
                      args.search_iters)
     failed = []
