@@ -1,9 +1,10 @@
 from .camvid import CamVidDataset
 from .checks import CheckSegLabels, DataCheckError
 from .dataset_split import DatasetSplit, split_indices
+from .random_shift_zoom import RandomShiftZoom
 from .transforms import ImageToVideo
 
 __all__ = [
     'CamVidDataset', 'CheckSegLabels', 'DataCheckError', 'ImageToVideo',
-    'DatasetSplit', 'split_indices'
+    'DatasetSplit', 'split_indices', 'RandomShiftZoom'
 ]

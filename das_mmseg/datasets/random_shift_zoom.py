@@ -1,0 +1,108 @@
+"""``RandomShiftZoom``: a random pan and zoom of an image and its label map,
+the image-level counterpart of the clip cell's ``shift_x``, ``shift_y`` and
+``zoom`` ops (for an image baseline with augmentation of the same kind).
+
+mmseg has ``RandomRotate`` but no translation and no size-preserving zoom
+about the centre (``RandomResize`` changes the image size; with
+``RandomCrop`` after it, it zooms *and* re-crops); this step fills that gap.
+"""
+from typing import Sequence, Tuple
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmseg.registry import TRANSFORMS
+
+
+def _check_range(name: str, value, low_limit: float) -> Tuple[float, float]:
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f'RandomShiftZoom: {name} must be a (low, high) '
+                         f'pair of numbers, got {value!r}') from None
+    if not low_limit <= low <= high:
+        raise ValueError(f'RandomShiftZoom: {name} must satisfy '
+                         f'{low_limit} <= low <= high, got {value!r}')
+    return low, high
+
+
+@TRANSFORMS.register_module()
+class RandomShiftZoom(BaseTransform):
+    """Zoom about the image centre, then shift, with values drawn uniformly
+    per image (numpy's global generator, seeded per worker by the runner).
+
+    As the clip cell's ops: a zoom factor ``z > 1`` zooms in; the content
+    moves right by ``sx * width`` and down by ``sy * height`` pixels; the
+    output keeps the input's size; what comes from outside the image is
+    ``pad_val`` in the image and ``seg_pad_val`` (ignored) in the label
+    maps.
+
+    Required keys: ``img``. Modified keys: ``img``, every key of
+    ``seg_fields`` (nearest-neighbour).
+
+    Args:
+        prob (float): Probability of transforming an image.
+        shift (tuple[float, float]): Range of ``sx`` and of ``sy``, fractions
+            of the side (the cell's ``shift_x``/``shift_y`` per step:
+            (-0.12, 0.12)).
+        zoom (tuple[float, float]): Range of ``z`` (the cell's ``zoom`` per
+            step: (0.7, 1.3)).
+        pad_val (float): Image value outside the source.
+        seg_pad_val (int): Label value outside the source.
+    """
+
+    def __init__(self,
+                 prob: float = 1.0,
+                 shift: Sequence[float] = (-0.12, 0.12),
+                 zoom: Sequence[float] = (0.7, 1.3),
+                 pad_val: float = 0,
+                 seg_pad_val: int = 255) -> None:
+        if not 0 <= prob <= 1:
+            raise ValueError(
+                f'RandomShiftZoom: prob must be in [0, 1], got {prob!r}')
+        self.prob = prob
+        self.shift = _check_range('shift', shift, -1.0)
+        self.zoom = _check_range('zoom', zoom, 1e-3)
+        self.pad_val = pad_val
+        self.seg_pad_val = seg_pad_val
+
+    @staticmethod
+    def matrix(height: int, width: int, zoom: float, shift_x: float,
+               shift_y: float) -> np.ndarray:
+        """(2, 3) forward matrix (source pixel -> output pixel) of a zoom by
+        ``zoom`` about the centre followed by a shift of ``(shift_x * width,
+        shift_y * height)`` pixels."""
+        cx, cy = (width - 1) / 2, (height - 1) / 2
+        return np.array([[zoom, 0, (1 - zoom) * cx + shift_x * width],
+                         [0, zoom, (1 - zoom) * cy + shift_y * height]],
+                        dtype=np.float64)
+
+    def transform(self, results: dict) -> dict:
+        if np.random.rand() >= self.prob:
+            return results
+        zoom = np.random.uniform(*self.zoom)
+        shift_x, shift_y = np.random.uniform(*self.shift, size=2)
+        height, width = results['img'].shape[:2]
+        matrix = self.matrix(height, width, zoom, shift_x, shift_y)
+        size = (width, height)
+        results['img'] = cv2.warpAffine(
+            results['img'],
+            matrix,
+            size,
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=self.pad_val)
+        for key in results.get('seg_fields', []):
+            results[key] = cv2.warpAffine(
+                results[key],
+                matrix,
+                size,
+                flags=cv2.INTER_NEAREST,
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=self.seg_pad_val)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(prob={self.prob}, '
+                f'shift={self.shift}, zoom={self.zoom}, '
+                f'pad_val={self.pad_val}, seg_pad_val={self.seg_pad_val})')
