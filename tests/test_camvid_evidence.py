@@ -68,6 +68,10 @@ def test_random_shift_zoom_pads_black_and_ignored():
     assert (seg[outside] == 255).all() and (seg[~outside] == 3).all()
     assert (out['img'][outside] == 0).all()
     assert where(out['img']) == pytest.approx((30, 20))
+    grey = RandomShiftZoom(
+        shift=(0.25, 0.25), zoom=(1, 1),
+        pad_val=7).transform(dot_image(40, 40, 20, 10))
+    assert (grey['img'][outside] == 7).all()  # in every channel
     kept = RandomShiftZoom(prob=0).transform(dot_image())
     assert np.array_equal(kept['img'], dot_image()['img'])
 

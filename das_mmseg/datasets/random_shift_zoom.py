@@ -91,7 +91,8 @@ class RandomShiftZoom(BaseTransform):
             size,
             flags=cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT,
-            borderValue=self.pad_val)
+            # a scalar would pad only the first channel
+            borderValue=(self.pad_val, ) * 4)
         for key in results.get('seg_fields', []):
             results[key] = cv2.warpAffine(
                 results[key],
