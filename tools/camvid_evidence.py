@@ -1,152 +1,258 @@
-"""The CamVid evidence table of the README ("Results"): on the whole CamVid
-train split, from scratch, 3 seeds each,
+"""The CamVid ablation of the README ("CamVid evidence"): does the *searched*
+clip help? Paired seeds, controls, and paired differences with confidence
+intervals. On the whole CamVid train split at half resolution, from scratch,
+the demo's tiny PSPNet, 128x128 crops, mIoU on the 101 val images. Arms:
 
-(a) the image baseline,
-    configs/das/pspnet_r18tiny-d16_1xb4-1k_camvid-cpu-128x128.py;
-(b) DAS with the paper's protocol (search on the 50/50 split, derive the
-    policy, retrain from the initial weights on the whole training set for
-    the whole schedule),
-    configs/das/das-pspnet_gsf-r18tiny-d16-t4_1xb4-1k_camvid-cpu-128x128.py;
-(c) the image baseline with random shift / rotate / zoom of DAS's per-step
-    ranges,
-    configs/das/pspnet_r18tiny-d16_1xb4-1k-shiftrotzoom_camvid-cpu-128x128.py;
-(d) the control of (b): the DAS model and schedule of (b) trained without a
-    search on the identity clip (every frame the image: ``train_cfg.mode=
-    'train'`` with ``WORK_DIR/identity_policy.json``), which separates what
-    the clip's augmentation brings from what T frames through the video
-    backbone bring;
+A   image baseline (pspnet_r18tiny-d16_1xb4-1k_camvid-cpu-128x128.py);
+A4  the image baseline given DAS's training compute: T x its iterations
+    (T = 4; DAS's model costs 4.05x the image model's FLOPs, so A4 trains
+    with 0.99x the compute of DAS's training phase; the search is not
+    counted);
+TA  a TrivialAugment-style image baseline: one of shift_x / shift_y / zoom /
+    rotate per crop, strength uniform in [0, max], labels warped alike
+    (pspnet_r18tiny-d16_1xb4-1k-trivialgeo_camvid-cpu-128x128.py);
+I   the DAS model and schedule on the identity clip (no search;
+    ``train_cfg.mode='train'`` with an identity policy);
+D   DAS with the paper's protocol (search on the 50/50 split, derive the
+    policy, retrain from the initial weights on the whole training set)
+    (das-pspnet_gsf-r18tiny-d16-t4_1xb4-1k_camvid-cpu-128x128.py);
+R   a random policy from D's space with D's magnitudes (per node two kept
+    edges drawn uniformly among its sources, an op drawn uniformly per kept
+    edge, the magnitude the D run's cell has for that edge and op), trained
+    as I; ``--draws`` per seed, after D of the same seed;
+C   (not in the default set) the earlier stacked augmentation: all of shift,
+    zoom and rotate at full per-step ranges on every crop.
 
-mIoU on the 101 val images, per seed and mean ± std, and the derived DAS
-policies (ops per node with their magnitudes, mean pixel displacement per
-frame)::
+Pairing: every arm of one seed starts from the same initial weights (arms of
+one model), the same data order (the runner's seed) and, for I, D and R, the
+same magnitude draw; D's training phase, I and R differ only in the clip.
+Differences are computed only over seeds run on the same machine (the
+``machine`` key of each result: CPU, its flags, machine id, torch).
 
-    python tools/camvid_evidence.py CAMVID_ROOT [WORK_DIR] [--jobs 2]
-    python tools/camvid_evidence.py CAMVID_ROOT WORK_DIR --table-only
-    python tools/camvid_evidence.py CAMVID_ROOT WORK_DIR \
-        --max-iters 2000 --search-iters 500      # twice the schedule
+    python tools/camvid_evidence.py CAMVID_ROOT [--jobs 2]
+        [--arms D I R A=0-4 A4=0-4 TA=0-4] [--seeds 0-9] [--draws 1]
+    python tools/camvid_evidence.py CAMVID_ROOT --table-only
 
 CAMVID_ROOT is the SegNet release of CamVid (``{train,val}/{img,ann}`` or
 ``{train,val}`` + ``{train,val}annot``). The tool
 
 1. converts it at half resolution (180x240) into ``--data-dir``
-   (``data/camvid_cpu``, git-ignored) with
-   ``tools/dataset_converters/camvid.py --scale 0.5``, unless that folder
-   already holds as many images per split as the source;
-2. trains the 12 runs (DAS first: they are the longest), ``--jobs`` at a time,
-   each as ``tools/train.py CONFIG --work-dir WORK_DIR/<method>_seed<s>
-   --cfg-options randomness.seed=<s> ...`` with ``OMP_NUM_THREADS=1``, its
-   output in ``WORK_DIR/<method>_seed<s>.log``. It is resumable: a run whose
-   final checkpoint and ``evidence.json`` (its final val metrics) exist is
-   skipped, one that stopped after a checkpoint goes on with ``--resume``;
-3. prints the markdown table and writes it to ``WORK_DIR/table.md``.
+   (``data/camvid_cpu``, git-ignored), unless that is done;
+2. trains the runs not yet done, ``--jobs`` at a time, seed by seed (the
+   longest arm first), each as ``tools/train.py CONFIG --work-dir
+   WORK_DIR/<schedule>/<arm>_seed<s> --cfg-options randomness.seed=<s> ...``
+   with ``OMP_NUM_THREADS=1``, its output in ``<work dir>.log``. Each finished
+   run writes one small JSON to ``RESULTS/<schedule>/`` (metrics, the policy
+   it trained with, wall time, FLOPs, machine): commit those files, the table
+   grows over several sessions. A run with a result for this machine is
+   skipped; one that stopped after a checkpoint goes on with ``--resume``;
+3. prints the table (per machine: per arm mean ± std; paired differences
+   with 95 % t intervals and what they support) and writes it to
+   ``RESULTS/<schedule>/table.md``.
 
-``--smoke`` checks the pieces in seconds (CI, tests/test_camvid_evidence.py):
-one seed, 2 search and 2 training iterations, batch 2, in this process.
+``--smoke`` checks the pieces in seconds (tests/test_camvid_evidence.py): 2
+search and 2 training iterations, batch 2, 64x64 crops, in this process.
 """
 import argparse
+import contextlib
 import glob
+import hashlib
 import importlib.util
+import io
 import json
 import os
 import os.path as osp
+import platform
+import re
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)  # run from a checkout without installing
 TRAIN = osp.join(ROOT, 'tools', 'train.py')
+GET_FLOPS = osp.join(ROOT, 'tools', 'analysis_tools', 'get_flops.py')
 CONVERTER = osp.join(ROOT, 'tools', 'dataset_converters', 'camvid.py')
 CONFIG_DIR = osp.join(ROOT, 'configs', 'das')
 SPLITS = ('train', 'val')
 SCALE = 0.5
-RESULT_FILE = 'evidence.json'
+VAL_SHAPE = (180, 240)  # the converted val images, (H, W)
+IDENTITY_POLICY = 'identity_policy.json'
+RANDOM_POLICY = 'random_policy.json'
 
 
 @dataclass(frozen=True)
-class Method:
-    """A row of the table: a config, and whether it searches a policy
-    (``searches``) or trains the DAS model on the identity clip."""
+class Arm:
+    """A row of the table.
+
+    Attributes:
+        key (str): Its name on the command line and in result files.
+        label (str): What it is, for the table.
+        config (str): Config file in ``configs/das``.
+        policy (str | None): How the clip is chosen: ``'search'`` (DAS),
+            ``'identity'``, ``'random'`` (drawn after D of the same seed), or
+            None for an image model.
+        iters_factor (int | str): Training iterations as a multiple of the
+            schedule's; ``'frames'``: T of the DAS config (A4).
+    """
     key: str
     label: str
     config: str
-    frames: int
-    searches: bool = False
+    policy: Optional[str] = None
+    iters_factor: object = 1
 
     @property
-    def is_das(self) -> bool:
-        return self.frames > 1
+    def is_clip(self) -> bool:
+        return self.policy is not None
 
 
-METHODS = (
-    Method('baseline', '(a) image baseline',
-           'pspnet_r18tiny-d16_1xb4-1k_camvid-cpu-128x128.py', 1),
-    Method(
-        'das',
-        '(b) DAS, search + retrain (paper protocol)',
-        'das-pspnet_gsf-r18tiny-d16-t4_1xb4-1k_camvid-cpu-128x128.py',
-        4,
-        searches=True),
-    Method('shiftrotzoom', '(c) image baseline + random shift/rotate/zoom',
-           'pspnet_r18tiny-d16_1xb4-1k-shiftrotzoom_camvid-cpu-128x128.py', 1),
-    # the control of (b): its model and schedule with every frame the image
-    Method('identity', '(d) DAS model, identity clip (no search)',
-           'das-pspnet_gsf-r18tiny-d16-t4_1xb4-1k_camvid-cpu-128x128.py', 4),
-)
-IDENTITY_POLICY = 'identity_policy.json'
+DAS_CONFIG = 'das-pspnet_gsf-r18tiny-d16-t4_1xb4-1k_camvid-cpu-128x128.py'
+IMAGE_CONFIG = 'pspnet_r18tiny-d16_1xb4-1k_camvid-cpu-128x128.py'
+ARMS = {
+    arm.key: arm
+    for arm in (
+        Arm('D', 'DAS, search + retrain (paper protocol)', DAS_CONFIG,
+            'search'),
+        Arm('I', 'DAS model, identity clip (no search)', DAS_CONFIG,
+            'identity'),
+        Arm('R', 'DAS model, random policy of D\'s space', DAS_CONFIG,
+            'random'),
+        Arm('A4', 'image baseline, T x the iterations', IMAGE_CONFIG,
+            iters_factor='frames'),
+        Arm('A', 'image baseline', IMAGE_CONFIG),
+        Arm('TA', 'image baseline + TrivialAugment (geometric)',
+            'pspnet_r18tiny-d16_1xb4-1k-trivialgeo_camvid-cpu-128x128.py'),
+        Arm('C', 'image baseline + stacked shift/zoom/rotate',
+            'pspnet_r18tiny-d16_1xb4-1k-shiftrotzoom_camvid-cpu-128x128.py'),
+    )
+}
+ARM_ORDER = tuple(ARMS)  # within a seed: the longest first
+DEFAULT_ARMS = ('D', 'I', 'R', 'A=0-4', 'A4=0-4', 'TA=0-4')
+DEFAULT_SEEDS = ('0-9', )
+# (first, second): first - second, in the table's order
+DIFFERENCES = (('D', 'I'), ('D', 'R'), ('R', 'I'), ('I', 'A'), ('D', 'A'),
+               ('D', 'A4'), ('A4', 'A'), ('TA', 'A'), ('D', 'TA'))
 # --smoke: the shortest run of each loop (search and training) on tiny
 # batches
 SMOKE_OPTIONS = {
-    'train_cfg.max_iters': 2,
-    'train_cfg.val_interval': 2,
     'train_dataloader.batch_size': 2,
     'default_hooks.logger.interval': 1,
 }
-SMOKE_DAS_OPTIONS = {'train_cfg.search_iters': 2}
 SMOKE_CROP = (64, 64)
 
 
+# --- the machine -------------------------------------------------------------
+def machine_info() -> Dict[str, str]:
+    """What identifies the machine a run's numbers belong to: the CPU (model,
+    family, stepping, flags), the machine id and torch's version; ``key`` is
+    a short digest of them all."""
+    import torch
+    cpu: Dict[str, str] = {}
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if not line.strip():
+                    break  # the first processor is enough
+                name, _, value = line.partition(':')
+                cpu[name.strip()] = value.strip()
+    except OSError:
+        pass
+    try:
+        with open('/etc/machine-id') as f:
+            machine_id = f.read().strip()
+    except OSError:
+        machine_id = platform.node()
+    name = cpu.get('model name', platform.processor() or platform.machine())
+    parts = [
+        name,
+        cpu.get('cpu family', ''),
+        cpu.get('model', ''),
+        cpu.get('stepping', ''),
+        cpu.get('flags', ''), machine_id, torch.__version__,
+        str(os.cpu_count())
+    ]
+    key = hashlib.sha1('|'.join(parts).encode()).hexdigest()[:10]
+    return dict(
+        key=key,
+        cpu=f'{name} (family {cpu.get("cpu family", "?")}, model '
+        f'{cpu.get("model", "?")}, stepping {cpu.get("stepping", "?")}), '
+        f'{os.cpu_count()} cores',
+        torch=torch.__version__)
+
+
+def git_commit() -> Optional[str]:
+    try:
+        out = subprocess.run(['git', 'rev-parse', 'HEAD'],
+                             cwd=ROOT,
+                             capture_output=True,
+                             text=True,
+                             check=True).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--', 'das_mmseg',
+                                'configs', 'tools'],
+                               cwd=ROOT,
+                               capture_output=True,
+                               text=True).stdout.strip()
+        return out + ('+dirty' if dirty else '')
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+# --- runs ---------------------------------------------------------------------
 @dataclass
 class Run:
-    """One training: a method with a seed.
+    """One training: an arm with a seed (and, for R, a draw).
 
     Attributes:
         options (dict): ``--cfg-options`` on top of the config.
         total_iters (int): ``runner.iter`` at the end (search included).
         crop_size (tuple): (H, W) of the training crops.
+        results_dir (str): Where its result JSON goes.
+        machine (str): The key of this machine.
     """
-    method: Method
+    arm: Arm
     seed: int
+    draw: int
     work_dir: str
     options: Dict[str, object]
     total_iters: int
     search_iters: int
     max_iters: int
+    batch_size: int
     crop_size: tuple
-    result: Optional[dict] = field(default=None)
+    results_dir: str
+    machine: str
+    frames: int = 1
+    depends_on: Optional['Run'] = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
-        return f'{self.method.key}_seed{self.seed}'
+        draw = f'_draw{self.draw}' if self.arm.policy == 'random' else ''
+        return f'{self.arm.key}_seed{self.seed}{draw}'
 
     @property
     def config(self) -> str:
-        return osp.join(CONFIG_DIR, self.method.config)
-
-    @property
-    def final_checkpoint(self) -> str:
-        return osp.join(self.work_dir, f'iter_{self.total_iters}.pth')
+        return osp.join(CONFIG_DIR, self.arm.config)
 
     @property
     def result_file(self) -> str:
-        return osp.join(self.work_dir, RESULT_FILE)
+        return osp.join(self.results_dir, f'{self.name}__{self.machine}.json')
+
+    @property
+    def policy_file(self) -> Optional[str]:
+        if self.arm.policy == 'identity':
+            return osp.join(osp.dirname(self.work_dir), IDENTITY_POLICY)
+        if self.arm.policy == 'random':
+            return osp.join(self.work_dir, RANDOM_POLICY)
+        return None
 
     def is_done(self) -> bool:
-        return osp.isfile(self.final_checkpoint) and osp.isfile(
-            self.result_file)
+        return osp.isfile(self.result_file)
+
+    def is_ready(self) -> bool:
+        return self.depends_on is None or self.depends_on.is_done()
 
     def argv(self) -> List[str]:
         """The arguments of tools/train.py."""
@@ -163,6 +269,45 @@ def cli_value(value) -> str:
     if isinstance(value, (tuple, list)):
         return '(' + ','.join(str(v) for v in value) + ')'
     return str(value)
+
+
+def parse_seeds(specs: Sequence[str]) -> List[int]:
+    """Seeds from ``'0-9'``, ``'3'`` or ``'1,4,7'`` items, in order, without
+    repeats."""
+    seeds: List[int] = []
+    for spec in specs:
+        for part in str(spec).split(','):
+            match = re.fullmatch(r'\s*(\d+)\s*(?:-\s*(\d+)\s*)?', part)
+            if match is None:
+                raise ValueError(
+                    f'a seed is a number, a range a-b or a list a,b; got '
+                    f'{part!r}')
+            low = int(match.group(1))
+            high = int(match.group(2)) if match.group(2) else low
+            if high < low:
+                raise ValueError(f'seed range {part!r} ends before it '
+                                 'starts')
+            seeds += [s for s in range(low, high + 1) if s not in seeds]
+    return seeds
+
+
+def parse_arms(specs: Sequence[str],
+               seeds: Sequence[int]) -> Dict[str, List[int]]:
+    """``ARM`` or ``ARM=SEEDS`` items: the seeds of each arm (``seeds`` when
+    the item gives none)."""
+    arms: Dict[str, List[int]] = {}
+    for spec in specs:
+        key, _, own = spec.partition('=')
+        if key not in ARMS:
+            raise ValueError(f'unknown arm {key!r}; the arms are '
+                             f'{", ".join(ARMS)}')
+        arms[key] = parse_seeds([own]) if own else list(seeds)
+    if 'R' in arms and not set(arms['R']) <= set(arms.get('D', [])):
+        missing = sorted(set(arms['R']) - set(arms.get('D', [])))
+        # R draws from D's result: D must be run (or done) for those seeds
+        arms.setdefault('D', [])
+        arms['D'] += missing
+    return arms
 
 
 def load_module(path: str, name: str):
@@ -199,74 +344,11 @@ def ensure_data(camvid_root: str, data_dir: str) -> None:
                    check=True)
 
 
-def make_runs(work_dir: str,
-              data_dir: str,
-              seeds: Sequence[int],
-              smoke: bool,
-              max_iters: Optional[int] = None,
-              search_iters: Optional[int] = None) -> List[Run]:
-    """The runs, longest (DAS) first, with their lengths read from the
-    configs, or set by ``max_iters`` (training, every method) and
-    ``search_iters`` (DAS)."""
-    from mmengine.config import Config
-    runs = []
-    for method in sorted(METHODS, key=lambda m: not m.is_das):
-        cfg = Config.fromfile(osp.join(CONFIG_DIR, method.config))
-        common = {
-            f'{loader}.dataset.data_root': data_dir
-            for loader in ('train_dataloader', 'val_dataloader',
-                           'test_dataloader')
-        }
-        if max_iters is not None:
-            common.update(schedule_options(cfg, max_iters))
-        if search_iters is not None and method.searches:
-            common['train_cfg.search_iters'] = search_iters
-        if smoke:
-            common.update(SMOKE_OPTIONS)
-            if method.searches:
-                common.update(SMOKE_DAS_OPTIONS)
-            common.update(smoke_crop_options(cfg))
-        if method.is_das and not method.searches:
-            common['train_cfg.mode'] = 'train'
-            common['train_cfg.policy_file'] = osp.join(work_dir,
-                                                       IDENTITY_POLICY)
-        cfg.merge_from_dict(common)
-        search = (
-            cfg.train_cfg.get('search_iters', 0) if method.searches else 0)
-        crop = cfg.train_dataloader.dataset.pipeline
-        crop = next(t['crop_size'] for t in crop if t['type'] == 'RandomCrop')
-        for seed in seeds:
-            options = dict(common)
-            name = f'{method.key}_seed{seed}'
-            options['randomness.seed'] = seed
-            if method.searches:  # each seed its own 50/50 split
-                options['train_cfg.split_seed'] = seed
-            if smoke:  # in one process: each run its own visualizer (the
-                # config's name would hand every run the first one's)
-                options['visualizer.name'] = name
-            runs.append(
-                Run(method, seed, osp.join(work_dir, name), options,
-                    search + cfg.train_cfg.max_iters, search,
-                    cfg.train_cfg.max_iters, tuple(crop)))
-    return runs
-
-
-def write_identity_policy(work_dir: str) -> str:
-    """The policy of (d): every node sums the identity of both inputs, so
-    every frame of the clip is the image."""
-    from mmengine.config import Config
-
-    from das_mmseg.augment.policy import Policy
-    das = next(m for m in METHODS if m.searches)
-    cell = Config.fromfile(osp.join(CONFIG_DIR, das.config)).model.clip_cell
-    policy = Policy(
-        ops=tuple(cell.ops),
-        nodes=[[(0, 'identity'), (1, 'identity')]] * cell.num_nodes,
-        num_frames=cell.num_frames)
-    assert policy.is_identity()
-    path = osp.join(work_dir, IDENTITY_POLICY)
-    policy.save(path)
-    return path
+def schedule_tag(search_iters: int, max_iters: int, smoke: bool) -> str:
+    """The folder of one schedule's results: runs of different schedules are
+    different experiments."""
+    return ('smoke_' if smoke else '') + (f'camvid-cpu-128x128_search'
+                                          f'{search_iters}_train{max_iters}')
 
 
 def schedule_options(cfg, max_iters: int) -> Dict[str, object]:
@@ -298,6 +380,169 @@ def smoke_crop_options(cfg) -> Dict[str, object]:
     return options
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """Iterations of the experiment: ``max_iters`` of training for every arm
+    (times ``iters_factor``), ``search_iters`` before it for D."""
+    search_iters: int
+    max_iters: int
+    smoke: bool = False
+
+    @property
+    def tag(self) -> str:
+        return schedule_tag(self.search_iters, self.max_iters, self.smoke)
+
+
+def default_schedule(max_iters: Optional[int], search_iters: Optional[int],
+                     smoke: bool) -> Schedule:
+    """The configs' schedule (1000 training, 250 search iterations), or the
+    given one; --smoke: 2 and 2."""
+    if smoke:
+        return Schedule(2, 2, True)
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, DAS_CONFIG))
+    return Schedule(
+        search_iters if search_iters is not None else
+        cfg.train_cfg.search_iters,
+        max_iters if max_iters is not None else cfg.train_cfg.max_iters)
+
+
+def make_runs(work_dir: str,
+              results_dir: str,
+              data_dir: str,
+              arms: Dict[str, List[int]],
+              schedule: Schedule,
+              machine: str,
+              draws: int = 1) -> List[Run]:
+    """The runs, seed by seed, the longest arm first; R after D of its
+    seed. ``work_dir`` and ``results_dir`` are the schedule's folders."""
+    from mmengine.config import Config
+    frames = Config.fromfile(osp.join(CONFIG_DIR,
+                                      DAS_CONFIG)).model.clip_cell.num_frames
+    by_key: Dict[Tuple[str, int, int], Run] = {}
+    for key in ARM_ORDER:
+        if key not in arms:
+            continue
+        arm = ARMS[key]
+        cfg = Config.fromfile(osp.join(CONFIG_DIR, arm.config))
+        factor = frames if arm.iters_factor == 'frames' else arm.iters_factor
+        max_iters = schedule.max_iters * factor
+        common = {
+            f'{loader}.dataset.data_root': data_dir
+            for loader in ('train_dataloader', 'val_dataloader',
+                           'test_dataloader')
+        }
+        common.update(schedule_options(cfg, max_iters))
+        search = 0
+        if arm.policy == 'search':
+            search = schedule.search_iters
+            common['train_cfg.search_iters'] = search
+        if schedule.smoke:
+            common.update(SMOKE_OPTIONS)
+            common.update(smoke_crop_options(cfg))
+        if arm.policy in ('identity', 'random'):
+            common['train_cfg.mode'] = 'train'
+        cfg.merge_from_dict(common)
+        crop = next(t['crop_size']
+                    for t in cfg.train_dataloader.dataset.pipeline
+                    if t['type'] == 'RandomCrop')
+        for seed in arms[key]:
+            for draw in range(draws if arm.policy == 'random' else 1):
+                options = dict(common)
+                options['randomness.seed'] = seed
+                if arm.policy == 'search':  # each seed its own 50/50 split
+                    options['train_cfg.split_seed'] = seed
+                run = Run(arm, seed, draw, '', options, search + max_iters,
+                          search, max_iters,
+                          cfg.train_dataloader.batch_size, tuple(crop),
+                          results_dir, machine,
+                          frames if arm.is_clip else 1)
+                run.work_dir = osp.join(work_dir, run.name)
+                if run.policy_file is not None:
+                    options['train_cfg.policy_file'] = run.policy_file
+                if schedule.smoke:  # in one process: each run its own
+                    # visualizer (the config's name would hand every run the
+                    # first one's)
+                    options['visualizer.name'] = run.name
+                by_key[(key, seed, draw)] = run
+    for (key, seed, _), run in by_key.items():
+        if ARMS[key].policy == 'random':
+            run.depends_on = by_key.get(('D', seed, 0))
+    order = {key: i for i, key in enumerate(ARM_ORDER)}
+    return sorted(
+        by_key.values(), key=lambda r: (r.seed, order[r.arm.key], r.draw))
+
+
+# --- policies -----------------------------------------------------------------
+def das_cell_config():
+    from mmengine.config import Config
+    return Config.fromfile(osp.join(CONFIG_DIR, DAS_CONFIG)).model.clip_cell
+
+
+def write_identity_policy(path: str) -> str:
+    """The policy of I: every node sums the identity of both inputs, so every
+    frame of the clip is the image."""
+    from das_mmseg.augment.policy import Policy
+    cell = das_cell_config()
+    policy = Policy(
+        ops=tuple(cell.ops),
+        nodes=[[(0, 'identity'), (1, 'identity')]] * cell.num_nodes,
+        num_frames=cell.num_frames)
+    assert policy.is_identity()
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    policy.save(path)
+    return path
+
+
+def draw_random_policy(das_policy: dict, seed: int, draw: int):
+    """R's policy for ``seed``/``draw``: a random draw of D's space with the
+    magnitudes of D's cell (redrawn from D's recorded ``magnitude_seed``,
+    exactly as the cell drew them)."""
+    from das_mmseg.augment.policy import Policy
+    from das_mmseg.augment.random_policy import random_policy
+    from das_mmseg.models import ClipCell
+    searched = Policy.from_dict(das_policy)
+    if searched.magnitude_seed is None:
+        raise ValueError('the D policy records no magnitude_seed: its '
+                         'magnitudes cannot be redrawn for R')
+    cfg = das_cell_config()
+    cell = ClipCell(
+        ops=searched.ops,
+        num_frames=searched.num_frames,
+        ref_frame=searched.ref_frame,
+        num_nodes=searched.num_nodes,
+        progression=searched.progression,
+        magnitude_seed=searched.magnitude_seed,
+        edges_per_node=cfg.get('edges_per_node', 2))
+    return random_policy(
+        searched.ops,
+        cell.magnitudes.detach(),
+        searched.num_frames,
+        seed=[seed, draw],
+        edges_per_node=cell.edges_per_node,
+        ref_frame=searched.ref_frame,
+        progression=searched.progression,
+        magnitude_seed=searched.magnitude_seed)
+
+
+def prepare_policy(run: Run) -> Optional[dict]:
+    """Write the policy file an I or R run trains with; its dict."""
+    from das_mmseg.augment.policy import Policy
+    if run.arm.policy == 'identity':
+        if not osp.isfile(run.policy_file):
+            write_identity_policy(run.policy_file)
+        return Policy.load(run.policy_file).to_dict()
+    if run.arm.policy == 'random':
+        with open(run.depends_on.result_file) as f:
+            das_policy = json.load(f)['policy']
+        policy = draw_random_policy(das_policy, run.seed, run.draw)
+        os.makedirs(run.work_dir, exist_ok=True)
+        policy.save(run.policy_file)
+        return policy.to_dict()
+    return None
+
+
+# --- training -----------------------------------------------------------------
 def final_metrics(work_dir: str, step: int) -> dict:
     """The val metrics logged at iteration ``step`` (the last one), from the
     runs' ``<timestamp>/vis_data/scalars.json`` (a resumed run has several)."""
@@ -315,11 +560,47 @@ def final_metrics(work_dir: str, step: int) -> dict:
     return {k: found[k] for k in ('aAcc', 'mIoU', 'mAcc', 'step')}
 
 
-def train(run: Run, log_dir: str, in_process: bool) -> dict:
-    """Train one run (or resume it) and write its ``evidence.json``."""
+def count_run_flops(run: Run, checkpoint: str, in_process: bool) -> dict:
+    """Multiply-adds of one forward pass of the trained model (its clip
+    policy from the checkpoint), per val image and per training crop, by
+    ``tools/analysis_tools/get_flops.py`` (in a subprocess unless
+    ``in_process``)."""
+    flops = {}
+    options = [f'{k}={cli_value(v)}' for k, v in run.options.items()]
+    for name, shape in (('per_val_image', VAL_SHAPE), ('per_train_crop',
+                                                       run.crop_size)):
+        argv = [
+            run.config, '--checkpoint', checkpoint, '--shape',
+            str(shape[0]),
+            str(shape[1]), '--json', '--cfg-options', *options
+        ]
+        if in_process:
+            with contextlib.redirect_stdout(io.StringIO()):
+                out = load_module(GET_FLOPS, 'das_get_flops').main(argv)
+        else:
+            done = subprocess.run([sys.executable, GET_FLOPS, *argv],
+                                  capture_output=True,
+                                  text=True,
+                                  env=dict(os.environ, OMP_NUM_THREADS='1'),
+                                  cwd=ROOT)
+            if done.returncode:
+                raise RuntimeError(f'get_flops.py failed on {checkpoint}:\n'
+                                   f'{done.stderr[-2000:]}')
+            out = json.loads(done.stdout.strip().splitlines()[-1])
+        flops[name] = out['flops']['model']
+    flops['val_shape'] = list(VAL_SHAPE)
+    flops['train_crop'] = list(run.crop_size)
+    return flops
+
+
+def train(run: Run, in_process: bool, machine: dict) -> dict:
+    """Train one run (or resume it) and write its result JSON."""
+    from das_mmseg.augment.policy import Policy
     start = time.time()
+    policy = prepare_policy(run)
     argv = run.argv()
     resumed = '--resume' in argv
+    log = run.work_dir + '.log'
     if in_process:
         load_module(TRAIN, 'das_train_tool').main(argv)
     else:
@@ -328,7 +609,6 @@ def train(run: Run, log_dir: str, in_process: bool) -> dict:
             OMP_NUM_THREADS='1',
             MKL_NUM_THREADS='1',
             PYTHONPATH=ROOT)
-        log = osp.join(log_dir, run.name + '.log')
         with open(log, 'a') as f:
             f.write(f'$ {sys.executable} {TRAIN} {" ".join(argv)}\n')
             f.flush()
@@ -340,34 +620,67 @@ def train(run: Run, log_dir: str, in_process: bool) -> dict:
         if code:
             raise RuntimeError(f'{run.name} failed (exit code {code}); see '
                                f'{log}')
-    result = final_metrics(run.work_dir, run.total_iters)
-    result.update(
-        method=run.method.key,
+    wall = time.time() - start
+    result = dict(
+        arm=run.arm.key,
+        label=run.arm.label,
         seed=run.seed,
+        frames=run.frames)
+    if run.arm.policy == 'random':
+        result['draw'] = run.draw
+    result.update(final_metrics(run.work_dir, run.total_iters))
+    if run.arm.policy == 'search':
+        policy = Policy.load(osp.join(run.work_dir,
+                                      'das_policy.json')).to_dict()
+    checkpoint = osp.join(run.work_dir, f'iter_{run.total_iters}.pth')
+    displacement = None
+    if policy is not None:
+        displacement = [
+            round(d, 3)
+            for d in Policy.from_dict(policy).displacement(run.crop_size)
+        ]
+    result.update(
+        policy=policy,
+        displacement_px=displacement,
         config=osp.relpath(run.config, ROOT),
+        options={k: cli_value(v)
+                 for k, v in run.options.items()
+                 if 'data_root' not in k and k != 'visualizer.name'},
         search_iters=run.search_iters,
         max_iters=run.max_iters,
-        wall_s=round(time.time() - start, 1),
-        resumed=resumed)
-    with open(run.result_file, 'w') as f:
-        json.dump(result, f, indent=2)
+        batch_size=run.batch_size,
+        flops=count_run_flops(run, checkpoint, in_process),
+        wall_s=round(wall, 1),
+        resumed=resumed,
+        machine=machine['key'],
+        cpu=machine['cpu'],
+        torch=machine['torch'],
+        load_average=round(os.getloadavg()[0], 2),
+        commit=git_commit(),
+        finished=time.strftime('%Y-%m-%d %H:%M:%S'))
+    os.makedirs(run.results_dir, exist_ok=True)
+    tmp = run.result_file + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(result, f, indent=1)
+    os.replace(tmp, run.result_file)
     return result
 
 
-def run_all(runs: List[Run], log_dir: str, jobs: int,
-            in_process: bool) -> List[str]:
-    """Train the runs that are not done, ``jobs`` at a time; the names of
-    those that failed."""
-    todo = [r for r in runs if not r.is_done()]
+def run_all(runs: List[Run], jobs: int, in_process: bool,
+            machine: dict) -> List[str]:
+    """Train the runs that are not done, ``jobs`` at a time, each when what
+    it depends on is done; the names of those that failed or could not
+    start."""
+    pending = [r for r in runs if not r.is_done()]
     for run in runs:
-        if run not in todo:
+        if run not in pending:
             print(f'{run.name}: done, skipped')
-    failed = []
+    failed: List[str] = []
 
     def one(run: Run) -> None:
         print(f'{time.strftime("%H:%M:%S")} {run.name}: start', flush=True)
         try:
-            result = train(run, log_dir, in_process)
+            result = train(run, in_process, machine)
         except Exception as e:  # report, and go on with the other runs
             print(f'{time.strftime("%H:%M:%S")} {run.name}: {e}', flush=True)
             failed.append(run.name)
@@ -377,22 +690,36 @@ def run_all(runs: List[Run], log_dir: str, jobs: int,
             f'{result["mIoU"]:.2f} in {result["wall_s"]:.0f} s',
             flush=True)
 
+    def next_ready() -> Optional[Run]:
+        return next((r for r in pending if r.is_ready()), None)
+
     if in_process or jobs == 1:
-        for run in todo:
+        while (run := next_ready()) is not None:
+            pending.remove(run)
             one(run)
     else:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            list(pool.map(one, todo))
+            futures = set()
+            while True:
+                while len(futures) < jobs and (run := next_ready()):
+                    pending.remove(run)
+                    futures.add(pool.submit(one, run))
+                if not futures:
+                    break
+                _, futures = wait(futures, return_when=FIRST_COMPLETED)
+    for run in pending:  # what they depend on failed
+        print(f'{run.name}: not run, {run.depends_on.name} has no result')
+        failed.append(run.name)
     return failed
 
 
-def mean_std(values: Sequence[float]) -> str:
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return f'{mean:.2f}'
-    std = (sum((v - mean)**2 for v in values) / (n - 1))**0.5
-    return f'{mean:.2f} ± {std:.2f}'
+# --- the table ----------------------------------------------------------------
+def load_results(results_dir: str) -> List[dict]:
+    results = []
+    for path in sorted(glob.glob(osp.join(results_dir, '*.json'))):
+        with open(path) as f:
+            results.append(json.load(f))
+    return results
 
 
 def used_nodes(policy) -> List[bool]:
@@ -408,7 +735,9 @@ def used_nodes(policy) -> List[bool]:
     return used
 
 
-def describe_node(edges) -> str:
+def describe_policy(policy) -> List[str]:
+    """One cell per intermediate node: its kept edges (op, magnitude,
+    source), ``[unused]`` where it is on no path to the clip."""
 
     def source(s: int) -> str:
         return f'in{s}' if s < 2 else f'n{s}'
@@ -417,53 +746,119 @@ def describe_node(edges) -> str:
         magnitude = '' if e.magnitude is None else f' {e.magnitude:.3g}'
         return f'{e.op}{magnitude} ({source(e.source)})'
 
-    return ' + '.join(term(e) for e in edges)
-
-
-def table(runs: List[Run], seeds: Sequence[int]) -> str:
-    """The markdown table of the finished runs."""
-    from das_mmseg.augment.policy import Policy
-    lines = [
-        '| method | T | ' + ' | '.join(f'seed {s}'
-                                       for s in seeds) + ' | mean ± std |',
-        '| --- | -: | ' + ' | '.join('-:' for _ in seeds) + ' | -: |'
+    used = used_nodes(policy)
+    return [
+        ' + '.join(term(e) for e in edges) + ('' if used[n] else ' [unused]')
+        for n, edges in enumerate(policy.nodes)
     ]
-    for method in METHODS:
-        mine = {r.seed: r for r in runs if r.method == method}
-        values = {
-            s: json.load(open(r.result_file))['mIoU']
-            for s, r in mine.items() if r.is_done()
-        }
-        cells = [f'{values[s]:.2f}' if s in values else '—' for s in seeds]
-        summary = mean_std(list(values.values())) if values else '—'
-        lines.append(f'| {method.label} | {method.frames} | ' +
-                     ' | '.join(cells) + f' | {summary} |')
-    das = [r for r in runs if r.method.searches]
-    policies = [(r, osp.join(r.work_dir, 'das_policy.json')) for r in das]
-    policies = [(r, Policy.load(p)) for r, p in policies if osp.isfile(p)]
+
+
+def signed(value: float) -> str:
+    return f'{value:+.2f}'
+
+
+def machine_table(results: List[dict], machine: str) -> List[str]:
+    """The tables of one machine's runs."""
+    from das_mmseg.analysis.paired import (paired_difference, per_seed,
+                                           summarize)
+    from das_mmseg.augment.policy import Policy
+    mine = [r for r in results if r['machine'] == machine]
+    cpu = mine[0]['cpu']
+    lines = [
+        f'### Machine `{machine}`: {cpu}, torch {mine[0]["torch"]} '
+        f'({len(mine)} runs)', ''
+    ]
+    reference = [r for r in mine if r['arm'] == 'A']
+    ref_compute = (reference[0]['flops']['per_train_crop'] *
+                   reference[0]['max_iters'] if reference else None)
+    lines += [
+        '| arm | what | T | iterations (search + train) | '
+        'training compute (x A) | seeds | mIoU mean ± std | wall per run |',
+        '| --- | --- | -: | -: | -: | --- | -: | -: |'
+    ]
+    values = {}
+    for key in ARM_ORDER:
+        runs = [r for r in mine if r['arm'] == key]
+        if not runs:
+            continue
+        values[key] = per_seed(mine, key, machine)
+        first = runs[0]
+        compute = '—'
+        if ref_compute:
+            ratio = (first['flops']['per_train_crop'] * first['max_iters'] /
+                     ref_compute)
+            compute = f'{ratio:.2f}'
+        seeds = sorted(values[key])
+        frames = first['frames']
+        iters = (f'{first["search_iters"]} + {first["max_iters"]}'
+                 if first['search_iters'] else str(first['max_iters']))
+        wall = sum(r['wall_s'] for r in runs) / len(runs) / 60
+        lines.append(f'| {key} | {ARMS[key].label} | {frames} | {iters} | '
+                     f'{compute} | {compact_seeds(seeds)} (n = '
+                     f'{len(seeds)}) | {summarize(values[key].values())} | '
+                     f'{wall:.1f} min |')
+    lines += [
+        '', '| difference (paired seeds) | n | mean | std | 95 % CI (t) | '
+        'supports |', '| --- | -: | -: | -: | --- | --- |'
+    ]
+    for first, second in DIFFERENCES:
+        if first not in values or second not in values:
+            continue
+        diff = paired_difference(first, second, values[first], values[second])
+        if diff is None:
+            continue
+        std = '—' if diff.std is None else f'{diff.std:.2f}'
+        interval = ('—' if diff.low is None else
+                    f'[{signed(diff.low)}, {signed(diff.high)}]')
+        lines.append(f'| {first} − {second} | {diff.n} | {signed(diff.mean)} '
+                     f'| {std} | {interval} | {diff.verdict()} |')
+    policies = [r for r in mine if r['arm'] in ('D', 'R') and r['policy']]
     if policies:
-        num_nodes = policies[0][1].num_nodes
+        first = Policy.from_dict(policies[0]['policy'])
         lines += [
-            '', 'Derived DAS policies (op, magnitude per step, source; '
-            'n2.. are the intermediate nodes, the clip is the last one; '
-            '[unused] marks a node on no path to it), and the mean pixel '
-            'displacement of each frame on the training crops:', '',
-            '| seed | ' + ' | '.join(f'n{n + 2}' for n in range(num_nodes)) +
-            ' | displacement per frame (px) |',
-            '| -: | ' + ' | '.join('---'
-                                   for _ in range(num_nodes)) + ' | --- |'
+            '', 'Policies of D (derived) and R (random): per intermediate node '
+            'the kept edges (op, magnitude per step, source; n2.. are the '
+            'nodes, the clip is the last; [unused]: on no path to it), and '
+            'the mean pixel displacement of each frame on the training crops:',
+            '', '| arm | seed | mIoU | ' +
+            ' | '.join(f'n{n + 2}' for n in range(first.num_nodes)) +
+            ' | px per frame |',
+            '| --- | -: | -: | ' + ' | '.join('---'
+                                              for _ in range(first.num_nodes))
+            + ' | --- |'
         ]
-        for run, policy in policies:
-            used = used_nodes(policy)
-            nodes = [
-                describe_node(edges) + ('' if used[n] else ' [unused]')
-                for n, edges in enumerate(policy.nodes)
-            ]
-            shift = policy.displacement(run.crop_size)
-            size = 'x'.join(str(s) for s in run.crop_size)
-            lines.append(f'| {run.seed} | ' + ' | '.join(nodes) + ' | ' +
-                         ', '.join(f'{d:.1f}'
-                                   for d in shift) + f' at {size} |')
+        for r in sorted(policies, key=lambda r: (r['arm'], r['seed'])):
+            policy = Policy.from_dict(r['policy'])
+            name = r['arm'] + (f' draw {r["draw"]}' if 'draw' in r else '')
+            shift = ', '.join(f'{d:.1f}' for d in r['displacement_px'])
+            lines.append(f'| {name} | {r["seed"]} | {r["mIoU"]:.2f} | ' +
+                         ' | '.join(describe_policy(policy)) +
+                         f' | {shift} |')
+    return lines
+
+
+def compact_seeds(seeds: Sequence[int]) -> str:
+    """``[0, 1, 2, 5]`` as ``0-2, 5``."""
+    parts, start = [], None
+    for i, s in enumerate(seeds):
+        if start is None:
+            start = s
+        if i + 1 == len(seeds) or seeds[i + 1] != s + 1:
+            parts.append(str(start) if start == s else f'{start}-{s}')
+            start = None
+    return ', '.join(parts)
+
+
+def table(results: List[dict]) -> str:
+    """The markdown tables of every machine's runs, the largest first."""
+    from das_mmseg.analysis.paired import machines_by_size
+    if not results:
+        return 'no finished runs'
+    lines: List[str] = []
+    for machine in machines_by_size(results):
+        if lines:
+            lines.append('')
+        lines += machine_table(results, machine)
     return '\n'.join(lines)
 
 
@@ -474,24 +869,40 @@ def parse_args(argv=None):
     parser.add_argument(
         'camvid_root', help='CamVid of the SegNet release (train, val)')
     parser.add_argument(
-        'work_dir',
-        nargs='?',
+        '--work-dir',
         default=osp.join('work_dirs', 'camvid_evidence'),
-        help='runs, logs and table.md (default: work_dirs/camvid_evidence)')
+        help='run folders and logs (default: work_dirs/camvid_evidence)')
+    parser.add_argument(
+        '--results',
+        help='result JSONs and table.md, one folder per schedule (default: '
+        'results/camvid_evidence, committed; --smoke: WORK_DIR/results)')
     parser.add_argument(
         '--data-dir',
         help='the converted data (default: data/camvid_cpu; --smoke: '
         'WORK_DIR/data)')
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument(
+        '--arms',
+        nargs='+',
+        default=list(DEFAULT_ARMS),
+        help='arms to run, each ARM or ARM=SEEDS (default: '
+        f'{" ".join(DEFAULT_ARMS)}); the arms: {", ".join(ARMS)}')
+    parser.add_argument(
+        '--seeds',
+        nargs='+',
+        default=list(DEFAULT_SEEDS),
+        help='seeds of the arms that give none: numbers, ranges a-b, lists '
+        'a,b (default: 0-9)')
+    parser.add_argument(
+        '--draws', type=int, default=1, help='random policies per seed (R)')
     parser.add_argument(
         '--max-iters',
         type=int,
-        help='training iterations of every run (DAS: after the search; '
+        help='training iterations (D: after the search; A4: T times it; '
         'default: the configs\' 1000)')
     parser.add_argument(
         '--search-iters',
         type=int,
-        help='search iterations of DAS (default: the config\'s 250)')
+        help='search iterations of D (default: the config\'s 250)')
     parser.add_argument(
         '--jobs', type=int, default=2, help='trainings at a time')
     parser.add_argument(
@@ -501,40 +912,52 @@ def parse_args(argv=None):
     parser.add_argument(
         '--smoke',
         action='store_true',
-        help='tiny runs in this process, one seed: a check of the pieces')
+        help='tiny runs in this process: a check of the pieces')
     args = parser.parse_args(argv)
-    for name in ('jobs', 'max_iters', 'search_iters'):
+    for name in ('jobs', 'max_iters', 'search_iters', 'draws'):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f'--{name.replace("_", "-")} must be >= 1, got '
                          f'{value}')
+    try:
+        args.arms = parse_arms(args.arms, parse_seeds(args.seeds))
+    except ValueError as e:
+        parser.error(str(e))
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     start = time.time()
-    work_dir = osp.abspath(args.work_dir)
-    seeds = args.seeds[:1] if args.smoke else args.seeds
-    data_dir = args.data_dir or (osp.join(work_dir, 'data') if args.smoke else
-                                 osp.join(ROOT, 'data', 'camvid_cpu'))
+    work_root = osp.abspath(args.work_dir)
+    schedule = default_schedule(args.max_iters, args.search_iters, args.smoke)
+    results_root = args.results or (
+        osp.join(work_root, 'results')
+        if args.smoke else osp.join(ROOT, 'results', 'camvid_evidence'))
+    results_dir = osp.join(osp.abspath(results_root), schedule.tag)
+    work_dir = osp.join(work_root, schedule.tag)
+    data_dir = args.data_dir or (osp.join(work_root, 'data') if args.smoke
+                                 else osp.join(ROOT, 'data', 'camvid_cpu'))
     data_dir = osp.abspath(data_dir)
-    os.makedirs(work_dir, exist_ok=True)
+    machine = machine_info()
+    failed: List[str] = []
     if not args.table_only:
+        os.makedirs(work_dir, exist_ok=True)
         ensure_data(args.camvid_root, data_dir)
-        write_identity_policy(work_dir)
-    runs = make_runs(work_dir, data_dir, seeds, args.smoke, args.max_iters,
-                     args.search_iters)
-    failed = []
-    if not args.table_only:
-        failed = run_all(runs, work_dir, args.jobs, args.smoke)
-    text = table(runs, seeds)
-    with open(osp.join(work_dir, 'table.md'), 'w') as f:
+        runs = make_runs(work_dir, results_dir, data_dir, args.arms, schedule,
+                         machine['key'], args.draws)
+        print(f'machine {machine["key"]}: {machine["cpu"]}; '
+              f'{sum(not r.is_done() for r in runs)} of {len(runs)} runs to '
+              f'do; results in {results_dir}', flush=True)
+        failed = run_all(runs, args.jobs, args.smoke, machine)
+    text = table(load_results(results_dir))
+    os.makedirs(results_dir, exist_ok=True)
+    with open(osp.join(results_dir, 'table.md'), 'w') as f:
         f.write(text + '\n')
     print(text)
     if not args.table_only:
-        print(f'\nwall time {time.time() - start:.0f} s for '
-              f'{len(runs)} runs ({", ".join(failed) or "none"} failed)')
+        print(f'\nwall time {time.time() - start:.0f} s '
+              f'({", ".join(failed) or "none"} failed)')
     return 1 if failed else 0
 
 

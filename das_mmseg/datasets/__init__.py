@@ -3,8 +3,10 @@ from .checks import CheckSegLabels, DataCheckError
 from .dataset_split import DatasetSplit, split_indices
 from .random_shift_zoom import RandomShiftZoom
 from .transforms import ImageToVideo
+from .trivial_geometric import TrivialGeometricAugment
 
 __all__ = [
     'CamVidDataset', 'CheckSegLabels', 'DataCheckError', 'ImageToVideo',
-    'DatasetSplit', 'split_indices', 'RandomShiftZoom'
+    'DatasetSplit', 'split_indices', 'RandomShiftZoom',
+    'TrivialGeometricAugment'
 ]
