@@ -7,6 +7,7 @@ import os.path as osp
 import re
 
 import cv2
+import numpy as np
 import pytest
 import torch
 from fixtures import search_cfg
@@ -194,6 +195,24 @@ def test_files_pictures_and_log(one_command):
     assert [line['step'] for line in train] == [1, 2, 3, 4, 5, 6]
     # measured at the search iterations only
     assert ['das_loss' in line for line in train] == [True] * 3 + [False] * 3
+    for key in ('das_alpha_entropy', 'das_identity_pull'):
+        assert [key in line for line in train] == [True] * 3 + [False] * 3
+    # das_alpha.json: what das_alpha.png draws, and every α step's
+    # diagnostics, equal to the logged ones
+    data = json.loads((work_dir / 'das_alpha.json').read_text())
+    assert data['ops'] == list(model_of(one_command['runner']).clip_cell
+                               .op_names)
+    assert len(data['weights']) == len(data['iterations']) >= 2
+    assert [d['iteration'] for d in data['diagnostics']] == [1, 2, 3]
+    losses = [step['das_loss'] for step in data['diagnostics']]
+    for n, (step, line) in enumerate(zip(data['diagnostics'], train)):
+        # the log averages losses over its window; the others are as measured
+        assert np.mean(losses[:n + 1]) == pytest.approx(line['das_loss'])
+        assert step['alpha_entropy'] == pytest.approx(
+            line['das_alpha_entropy'])
+        assert 0.9 < step['alpha_entropy'] <= 1  # α starts near uniform
+        assert step['identity_pull'] == pytest.approx(
+            line['das_identity_pull'])
     assert any('das/alpha/edge0/identity' in line for line in lines)
     assert any('das/displacement/frame1' in line for line in lines)
     assert 'mIoU' in lines[-1] and lines[-1]['step'] == 6

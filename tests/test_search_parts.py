@@ -18,7 +18,8 @@ from mmseg.registry import MODELS
 import das_mmseg  # noqa: F401
 from das_mmseg.augment import PixelSpace
 from das_mmseg.datasets import DatasetSplit, split_indices
-from das_mmseg.engine import DASOptimWrapperConstructor, arch_step
+from das_mmseg.engine import (DASOptimWrapperConstructor, arch_step,
+                              search_diagnostics)
 from das_mmseg.engine.hooks import DASPolicyHook, DASSearchHook
 from das_mmseg.engine.runner import check_resume, split_optim_wrappers
 from das_mmseg.visualization import (clip_to_rgb, draw_alpha_history,
@@ -281,6 +282,53 @@ def test_arch_step_changes_alpha_and_nothing_else(cfg, batches):
     assert not any(p.requires_grad for p in after)
     assert len(wrapper['policy'].optimizer.state) == 2
     assert not wrapper['model'].optimizer.state
+
+
+def test_search_diagnostics_by_hand():
+    ops = ('identity', 'shift_x', 'zoom')
+    uniform = torch.full((2, 3), 1 / 3)
+    # mean_k g - g_identity per edge: (0 - 2) and (1 - 0); mean -0.5
+    grad = torch.tensor([[2.0, -1.0, -1.0], [0.0, 1.0, 2.0]])
+    out = search_diagnostics(uniform, grad, ops)
+    assert out['alpha_entropy'] == pytest.approx(1.0)
+    assert out['identity_pull'] == pytest.approx(-0.5)
+    one_op = torch.tensor([[1.0, 0, 0], [0.5, 0.5, 0]])
+    # entropies 0 and log 2, over log 3
+    assert search_diagnostics(one_op, grad, ops)['alpha_entropy'] == (
+        pytest.approx(0.5 * np.log(2) / np.log(3)))
+    assert 'identity_pull' not in search_diagnostics(uniform, grad,
+                                                     ('a', 'b', 'c'))
+
+
+def test_identity_pull_is_what_an_sgd_step_does_to_the_identity(
+        cfg, batches):
+    """With plain SGD the step moves α by -lr·g: the identity's α rises
+    above the mean op's by lr · identity_pull (averaged over edges), and
+    asking for the diagnostics changes nothing in the step."""
+    lr = 0.1
+    alphas, pulls = [], []
+    for ask in (True, False):
+        torch.manual_seed(0)
+        model = build_model(cfg)
+        cell = model.clip_cell
+        wrapper = das_optim_wrapper(
+            model, policy=dict(optimizer=dict(type='SGD', lr=lr)))
+        before = cell.alpha.detach().clone()
+        weights = cell.op_weights().detach()
+        diagnostics = {} if ask else None
+        arch_step(model, wrapper['policy'], batches[0], 0, diagnostics)
+        alphas.append(cell.alpha.detach().clone())
+        if ask:
+            pulls.append(diagnostics)
+    assert torch.equal(alphas[0], alphas[1])
+    step = alphas[0] - before
+    k = cell.op_names.index('identity')
+    rise = (step[:, k] - step.mean(-1)).mean()
+    assert float(rise) == pytest.approx(
+        lr * pulls[0]['identity_pull'], rel=1e-4, abs=1e-9)
+    assert pulls[0]['alpha_entropy'] == pytest.approx(
+        search_diagnostics(weights, torch.zeros_like(step),
+                           cell.op_names)['alpha_entropy'])
 
 
 def test_arch_step_refuses_non_finite_values(cfg, batches):

@@ -1,10 +1,11 @@
-from .arch_step import arch_step
+from .arch_step import arch_step, search_diagnostics
 from .hooks import CrashSafeCheckpointHook, DASPolicyHook, DASSearchHook
 from .optimizers import DASOptimWrapperConstructor
 from .runner import DASEpochBasedTrainLoop, DASIterBasedTrainLoop
 
 __all__ = [
-    'arch_step', 'CrashSafeCheckpointHook', 'DASPolicyHook', 'DASSearchHook',
+    'arch_step', 'search_diagnostics', 'CrashSafeCheckpointHook',
+    'DASPolicyHook', 'DASSearchHook',
     'DASOptimWrapperConstructor', 'DASIterBasedTrainLoop',
     'DASEpochBasedTrainLoop'
 ]

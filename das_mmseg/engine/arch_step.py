@@ -1,8 +1,9 @@
 """One first-order step of the clip cell's architecture parameters (α and,
 when learned, the magnitudes) on a batch, the weights fixed: the upper level
 of the DAS bilevel search (first-order DARTS)."""
+import math
 from contextlib import contextmanager
-from typing import Iterator, Union
+from typing import Dict, Iterator, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -31,8 +32,42 @@ def _first_non_finite(t: torch.Tensor) -> float:
     return flat[~torch.isfinite(flat)][0].item()
 
 
-def arch_step(model: nn.Module, optim_wrapper: OptimWrapper,
-              data_batch: Union[dict, tuple, list], iteration: int) -> float:
+def search_diagnostics(weights: torch.Tensor, alpha_grad: torch.Tensor,
+                       op_names) -> Dict[str, float]:
+    """What an α step shows about the search's drift.
+
+    Args:
+        weights (Tensor): (E, K) softmax(α / temperature) before the step.
+        alpha_grad (Tensor): (E, K) gradient of the search loss w.r.t. α.
+        op_names (sequence of str): The K ops.
+
+    Returns:
+        dict: ``alpha_entropy``: the mean over edges of the entropy of
+        softmax(α) divided by log K (1: uniform, 0: one op per edge);
+        ``identity_pull`` (when the op set has ``identity``): the mean over
+        edges of ``mean_k g_ek - g_e,identity``, how much a gradient-descent
+        step raises the identity's α above the mean op's (> 0: the search is
+        pulled toward the identity clip), in units of the gradient.
+    """
+    weights = weights.detach().double()
+    entropy = -(weights * weights.clamp(min=1e-30).log()).sum(-1)
+    out = {
+        'alpha_entropy':
+        float(entropy.mean()) / math.log(weights.shape[-1])
+        if weights.shape[-1] > 1 else 0.0
+    }
+    if 'identity' in op_names:
+        grad = alpha_grad.detach().double()
+        k = list(op_names).index('identity')
+        out['identity_pull'] = float((grad.mean(-1) - grad[:, k]).mean())
+    return out
+
+
+def arch_step(model: nn.Module,
+              optim_wrapper: OptimWrapper,
+              data_batch: Union[dict, tuple, list],
+              iteration: int,
+              diagnostics: Optional[dict] = None) -> float:
     """One step of the clip cell's architecture parameters on ``data_batch``,
     the weights fixed.
 
@@ -54,6 +89,9 @@ def arch_step(model: nn.Module, optim_wrapper: OptimWrapper,
         data_batch (dict | tuple | list): A batch from the policy dataloader,
             as given to ``train_step``.
         iteration (int): The runner's iteration, for error messages.
+        diagnostics (dict, optional): Filled with
+            :func:`search_diagnostics` of this step (the gradient averaged
+            over the ranks, α before the step).
 
     Returns:
         float: The search loss (averaged over the ranks).
@@ -96,6 +134,10 @@ def arch_step(model: nn.Module, optim_wrapper: OptimWrapper,
                     f'arch_step: the gradient of {name} holds '
                     f'{_first_non_finite(grad)} at iteration {iteration}')
             param.grad = grad
+            if diagnostics is not None and param is cell.alpha:
+                diagnostics.update(
+                    search_diagnostics(cell.op_weights(), grad,
+                                       cell.op_names))
         # inside arch_grad(): OptimWrapper's gradient clipping only sees
         # parameters that require grad
         optim_wrapper.step()

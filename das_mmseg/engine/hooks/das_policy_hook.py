@@ -2,6 +2,7 @@
 
 The search itself belongs to the DAS train loop; this hook only watches it.
 """
+import json
 import os.path as osp
 from typing import Optional
 
@@ -17,10 +18,16 @@ from das_mmseg.visualization import (clip_to_rgb, draw_alpha_history,
 from ..utils import clip_cell_of, unwrap_model
 
 HISTORY_KEY = 'das_alpha_history'
+# the loop's scalars of each α step (DASLoopMixin._search_step)
+SEARCH_SCALARS = {
+    'das_loss': 'train/das_loss',
+    'alpha_entropy': 'train/das_alpha_entropy',
+    'identity_pull': 'train/das_identity_pull'
+}
 
 
 def _empty_history() -> dict:
-    return dict(iterations=[], weights=[], magnitudes=[])
+    return dict(iterations=[], weights=[], magnitudes=[], diagnostics=[])
 
 
 @HOOKS.register_module()
@@ -33,11 +40,15 @@ class DASPolicyHook(Hook):
     - during the search, every ``interval`` iterations: softmax(α) per edge
       and op (``das/alpha/edge<e>/<op>``) and, when learned, the magnitudes
       (``das/magnitude/edge<e>/<op>``) go to the visualizer backends, and into
-      the history of ``das_alpha.png``;
+      the history of ``das_alpha.png``; at every α step, the loop's
+      ``das_loss``, ``das_alpha_entropy`` and ``das_identity_pull`` (see
+      :func:`das_mmseg.engine.search_diagnostics`) into the history;
     - when the search ends (the loop's ``after_das_search`` event), on the main
       process: ``<work_dir>/das_policy.json`` (the derived policy),
       ``das_alpha.png`` (softmax(α) per edge over the search, and the learned
-      magnitudes' trajectories), ``das_clip.png`` (the clip the policy makes of
+      magnitudes' trajectories) with its data ``das_alpha.json`` (the op
+      names, the recorded iterations, softmax(α) and magnitudes there, and
+      the diagnostics of every α step), ``das_clip.png`` (the clip the policy makes of
       a training image, frames left to right, the reference frame framed
       white), the policy's mean pixel displacement per frame
       (``das/displacement/frame<t>``), and a warning when every frame of the
@@ -83,8 +94,27 @@ class DASPolicyHook(Hook):
         if getattr(runner.train_loop, 'phase', None) != 'search':
             return
         done = runner.iter + 1
+        self._record_diagnostics(runner, done)
         if done == 1 or done % self.interval == 0:
             self._record(runner, done)
+
+    @staticmethod
+    def _record_diagnostics(runner, done: int) -> None:
+        """Keep the α step's scalars of this iteration, if it had one (the
+        loop drops them from the hub at iterations without)."""
+        scalars = runner.message_hub.log_scalars
+        if SEARCH_SCALARS['das_loss'] not in scalars:
+            return
+        history = runner.message_hub.get_info(HISTORY_KEY) or _empty_history()
+        steps = history.setdefault('diagnostics', [])  # older checkpoints
+        if steps and steps[-1]['iteration'] == done:
+            return
+        step = dict(iteration=done)
+        for name, key in SEARCH_SCALARS.items():
+            if key in scalars:
+                step[name] = float(scalars[key].current())
+        steps.append(step)
+        runner.message_hub.update_info(HISTORY_KEY, history)
 
     def _record(self, runner, done: int) -> None:
         """Keep softmax(α) (and learned magnitudes) after ``done`` iterations,
@@ -132,6 +162,10 @@ class DASPolicyHook(Hook):
             written.append(osp.join(work_dir, 'das_alpha.png'))
             atomic_write(written[-1], encode_png(rgb))
             runner.visualizer.add_image('das_alpha', rgb, step=runner.iter)
+            written.append(osp.join(work_dir, 'das_alpha.json'))
+            atomic_write(written[-1],
+                         json.dumps(self._history_data(history,
+                                                       cell)).encode())
         clip = self._sample_clip(runner, cell)
         montage = draw_clip(clip_to_rgb(clip, cell.space), cell.ref_frame)
         written.append(osp.join(work_dir, 'das_clip.png'))
@@ -141,6 +175,17 @@ class DASPolicyHook(Hook):
             f'DASPolicyHook: derived policy written to {path}; pictures: '
             f'{", ".join(written[1:])}')
         self._log_displacement(runner, policy, tuple(clip.shape[-2:]))
+
+    @staticmethod
+    def _history_data(history: dict, cell) -> dict:
+        """``das_alpha.json``: what ``das_alpha.png`` draws, and the
+        diagnostics of every α step."""
+        return dict(
+            ops=list(cell.op_names),
+            iterations=list(history['iterations']),
+            weights=[w.tolist() for w in history['weights']],
+            magnitudes=[m.tolist() for m in history['magnitudes']],
+            diagnostics=list(history.get('diagnostics', [])))
 
     @staticmethod
     def _sample_clip(runner, cell) -> torch.Tensor:

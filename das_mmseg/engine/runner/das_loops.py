@@ -67,6 +67,10 @@ STATE_KEY = 'das_loop'
 INITIAL_STATE_KEY = 'das_initial_state'
 STATE_VERSION = 1
 DAS_LOSS = 'train/das_loss'
+# per α step, beside das_loss: arch_step's search_diagnostics
+DAS_DIAGNOSTICS = ('alpha_entropy', 'identity_pull')
+SEARCH_SCALARS = (DAS_LOSS, ) + tuple(f'train/das_{name}'
+                                      for name in DAS_DIAGNOSTICS)
 # the settings that decide which samples go where
 SPLIT_KEYS = ('policy_portion', 'split_seed', 'policy_dataloader')
 UNITS = dict(
@@ -698,22 +702,32 @@ class DASLoopMixin:
                 'run), or give the clip cell one')
 
     def _search_step(self) -> None:
-        """The α step of this iteration, if one is due; ``das_loss`` is in
-        the log only at the iterations where it was measured."""
+        """The α step of this iteration, if one is due; ``das_loss``,
+        ``das_alpha_entropy`` and ``das_identity_pull`` (see
+        :func:`search_diagnostics`) are in the log only at the iterations
+        where they were measured."""
         hub = self.runner.message_hub
         if self.phase == 'search' and self._iter % self.policy_interval == 0:
+            diagnostics = {}
             loss = arch_step(self.runner.model, self._policy_wrapper,
-                             next(self._policy_stream), self._iter)
+                             next(self._policy_stream), self._iter,
+                             diagnostics)
             self.alpha_steps += 1
             self._save_state()
             hub.update_scalar(DAS_LOSS, loss)
+            for name, value in diagnostics.items():
+                hub.update_scalar(f'train/das_{name}', value)
         else:
-            # The log processor prints every scalar of the hub at every log,
-            # the latest value if nothing new came: drop the key so that an
-            # old search loss is not reported as this iteration's. The hub
-            # has no public remove for scalars; its public log_scalars dict
-            # is the only way.
-            hub.log_scalars.pop(DAS_LOSS, None)
+            self._drop_search_scalars()
+
+    def _drop_search_scalars(self) -> None:
+        """The log processor prints every scalar of the hub at every log, the
+        latest value if nothing new came: drop the search's keys so that an
+        old α step's values are not reported as this iteration's. The hub has
+        no public remove for scalars; its public log_scalars dict is the only
+        way."""
+        for key in SEARCH_SCALARS:
+            self.runner.message_hub.log_scalars.pop(key, None)
 
     def _end_search(self) -> None:
         """Derive the policy, let the hooks export it, and start the training
@@ -724,7 +738,7 @@ class DASLoopMixin:
         self.cell.set_policy(policy)
         self.phase = 'train'
         self.switch_point = self._position()
-        runner.message_hub.log_scalars.pop(DAS_LOSS, None)
+        self._drop_search_scalars()
         runner.logger.info(
             f'{name}: search done at {UNITS[self.unit]["at"]} '
             f'{self.switch_point} ({self.alpha_steps} α steps); derived '
