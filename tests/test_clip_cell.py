@@ -572,6 +572,69 @@ def test_gumbel_mode_renders_one_op_per_edge_in_training_and_mixture_in_eval(
         assert cell.alpha.grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize('num_nodes', [1, 3])
+def test_gumbel_gradient_is_the_straight_through_estimator_of_the_plain_sum(
+        images, num_nodes):
+    """In Gumbel mode each edge renders its sampled op, and a node is the
+    sum of its edges' paths over a constant path count. The α gradient must
+    be the straight-through estimator's of that plain sum: the gradient of
+    ``Σ_paths Π(weights on the path) · render(path) / count``, the counts
+    not differentiated (they are integers in the forward pass)."""
+    from das_mmseg.augment.clip import node_edges
+    torch.manual_seed(0)
+    cell = ClipCell(
+        num_frames=3,
+        num_nodes=num_nodes,
+        sampling='gumbel',
+        mean=MEAN,
+        std=STD)
+    with torch.no_grad():
+        cell.alpha.normal_()
+    x = images[:2]
+    probe = torch.randn(2, 3, *x.shape[1:])
+    probe[:, cell.ref_frame] = 0  # the reference frame is the image itself
+
+    def alpha_grad(clip_fn):
+        torch.manual_seed(3)  # the same Gumbel sample
+        with cell.arch_grad():
+            (clip_fn() * probe).sum().backward()
+            grad = cell.alpha.grad.clone()
+            cell.alpha.grad = None
+        return grad
+
+    def plain_sum():
+        weights, active = cell._edge_weights()
+        # every path through kept edges: its weight product and its render,
+        # each node a sum over its kept edges of (source's paths) x weight
+        paths = [[(weights.new_ones(()), [])], [(weights.new_ones(()), [])]]
+        for node in range(num_nodes):
+            mine = []
+            for s, e in enumerate(node_edges(node)):
+                k = active[e].index(True)
+                for w, chain in paths[s]:
+                    mine.append((w * weights[e, k], chain + [(e, k)]))
+            paths.append(mine)
+        total = 0
+        for w, chain in paths[-1]:
+            onehot = torch.zeros_like(weights)
+            for e, k in chain:
+                onehot[e, k] = 1
+            with torch.no_grad():  # the path's render: one warp chain
+                render = mix_clip(x, cell.ops, onehot, cell.magnitudes,
+                                  cell.layout, num_nodes, cell.space,
+                                  active=onehot.bool().tolist())
+            # paths add up in pixels (black padding is 0 there)
+            total = total + w * cell.space.to_pixels(
+                render.flatten(0, 1)).view_as(render)
+        total = total / len(paths[-1])
+        return cell.space.from_pixels(total.flatten(0, 1)).view_as(total)
+
+    expected = alpha_grad(plain_sum)
+    got = alpha_grad(lambda: cell(x))
+    assert expected.abs().max() > 0
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-3)
+
+
 def test_registered_and_bad_config():
     assert isinstance(
         MODELS.build(dict(type='ClipCell', num_frames=2)), ClipCell)

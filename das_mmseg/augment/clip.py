@@ -379,7 +379,8 @@ def mix_clip(images: Tensor,
              padding_mode: str = 'zeros',
              active: Optional[Sequence[Sequence[bool]]] = None,
              node_aggregation: str = 'sum',
-             max_elements: int = MAX_CLIP_ELEMENTS) -> Tensor:
+             max_elements: int = MAX_CLIP_ELEMENTS,
+             mass_weights: Optional[Tensor] = None) -> Tensor:
     """Render the cell for per-edge op weights: the relaxed mixture, a sampled
     one-hot, or a discrete policy (one-hot on its kept edges, zero elsewhere).
 
@@ -402,6 +403,12 @@ def mix_clip(images: Tensor,
         node_aggregation (str): ``'sum'`` (normalised once at the output, see
             the module docstring) or ``'mean'`` (version-1 policies).
         max_elements (int): Largest N·T·C·H·W refused before allocating.
+        mass_weights (Tensor, optional): (E, K) weights the node masses (the
+            normalisers) are computed from; default ``weights``. A sampled
+            straight-through one-hot passes ``weights.detach()``: its masses
+            are path counts, and the gradient is then the straight-through
+            estimator's of the plain sum over paths (the weights' own
+            gradient would also flow through the normaliser).
 
     Returns:
         Tensor: (N, T, C, H, W) clip in ``space``; frame ``ref_frame`` is
@@ -446,7 +453,10 @@ def mix_clip(images: Tensor,
         k: op.frame_values(magnitudes[:, k], distances)
         for k, op in enumerate(ops) if not isinstance(op, GeometricOp)
     }
-    masses = node_masses(weights, num_nodes, node_aggregation)
+    if mass_weights is not None:
+        _check_edge_tensor('mass_weights', mass_weights, shape)
+    masses = node_masses(weights if mass_weights is None else mass_weights,
+                         num_nodes, node_aggregation)
     needed = _needed_nodes(num_nodes, active)
     # normalised nodes (node / mass): None for the inputs (the image),
     # _SKIPPED for nodes no active edge leads from

@@ -566,10 +566,14 @@ class ClipCell(BaseModule):
             return render_policy(images, self._policy, self.space,
                                  self.padding_mode, self.max_clip_elements)
         weights, active = self._edge_weights()
+        # a sampled one-hot (active given): its node masses are path counts,
+        # constants, so the gradient is the straight-through estimator's of
+        # the plain sum over paths, not also the normaliser's
+        mass_weights = None if active is None else weights.detach()
         return mix_clip(images, self.ops, weights, self.magnitudes,
                         self.layout, self.num_nodes, self.space,
                         self.padding_mode, active, self.node_aggregation,
-                        self.max_clip_elements)
+                        self.max_clip_elements, mass_weights)
 
     def _edge_weights(self) -> Tuple[Tensor, Optional[List[List[bool]]]]:
         """Per-edge op weights and, when sampling, which op of each edge to
