@@ -441,6 +441,22 @@ def test_epoch_loop_searches_retrains_and_resumes(tmp_path):
                                                'das_policy.json').read_text()
 
 
+def test_unrolled_search_logs_its_implicit_term(tmp_path):
+    """train_cfg.unrolled: DARTS' second-order α step on the iteration's
+    weight batch; the implicit term's size is logged at every α step."""
+    runner, records = train(
+        search_cfg(tmp_path, search_iters=2, max_iters=1, unrolled=True))
+    assert runner.train_loop.unrolled == {}
+    assert all(not torch.equal(r['alpha'], r['alpha_after'])
+               for r in records[:2])
+    lines = [line for line in scalars(tmp_path) if 'loss' in line]
+    ratios = [line.get('das_implicit_ratio') for line in lines]
+    assert ratios[2] is None and all(r > 0 for r in ratios[:2])
+    data = json.loads((tmp_path / 'das_alpha.json').read_text())
+    assert [d['implicit_ratio'] for d in data['diagnostics']] == (
+        pytest.approx(ratios[:2]))
+
+
 # --- guards ------------------------------------------------------------------
 
 
@@ -482,6 +498,12 @@ def test_a_val_runner_evaluates_the_trained_clip_model(one_command, built):
       r'policy_dataloader must be a dict'),
      (dict(policy_file='p.json'), ValueError,
       r'policy_file is only read in mode "train"'),
+     (dict(unrolled='yes'), ValueError,
+      r'train_cfg.unrolled must be True, False or dict'),
+     (dict(unrolled=dict(xi=-1)), ValueError,
+      r'train_cfg.unrolled: Unrolled: xi must be a number >= 0'),
+     (dict(unrolled=dict(lr=0.1)), ValueError,
+      r"train_cfg.unrolled takes xi and eps, got \['lr'\]"),
      (dict(retrain=False, search_iters=4), ValueError,
       r'max_iters=3 counts the search too, but the search alone lasts '
       r'search_iters=4'),

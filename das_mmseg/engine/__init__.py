@@ -1,10 +1,10 @@
-from .arch_step import arch_step, search_diagnostics
+from .arch_step import Unrolled, arch_step, search_diagnostics
 from .hooks import CrashSafeCheckpointHook, DASPolicyHook, DASSearchHook
 from .optimizers import DASOptimWrapperConstructor
 from .runner import DASEpochBasedTrainLoop, DASIterBasedTrainLoop
 
 __all__ = [
-    'arch_step', 'search_diagnostics', 'CrashSafeCheckpointHook',
+    'arch_step', 'search_diagnostics', 'Unrolled', 'CrashSafeCheckpointHook',
     'DASPolicyHook', 'DASSearchHook',
     'DASOptimWrapperConstructor', 'DASIterBasedTrainLoop',
     'DASEpochBasedTrainLoop'

@@ -22,7 +22,8 @@ HISTORY_KEY = 'das_alpha_history'
 SEARCH_SCALARS = {
     'das_loss': 'train/das_loss',
     'alpha_entropy': 'train/das_alpha_entropy',
-    'identity_pull': 'train/das_identity_pull'
+    'identity_pull': 'train/das_identity_pull',
+    'implicit_ratio': 'train/das_implicit_ratio'
 }
 
 

@@ -59,7 +59,7 @@ from mmengine.runner import (EpochBasedTrainLoop, IterBasedTrainLoop,
                              set_random_seed)
 from torch.utils.data import DataLoader
 
-from ..arch_step import arch_step
+from ..arch_step import Unrolled, arch_step
 from ..utils import clip_cell_of, unwrap_model
 
 MODES = ('search_and_train', 'search', 'train')
@@ -68,7 +68,7 @@ INITIAL_STATE_KEY = 'das_initial_state'
 STATE_VERSION = 1
 DAS_LOSS = 'train/das_loss'
 # per α step, beside das_loss: arch_step's search_diagnostics
-DAS_DIAGNOSTICS = ('alpha_entropy', 'identity_pull')
+DAS_DIAGNOSTICS = ('alpha_entropy', 'identity_pull', 'implicit_ratio')
 SEARCH_SCALARS = (DAS_LOSS, ) + tuple(f'train/das_{name}'
                                       for name in DAS_DIAGNOSTICS)
 # the settings that decide which samples go where
@@ -330,6 +330,28 @@ class DASLoopMixin:
     unit = 'iters'
 
     # --- construction --------------------------------------------------------
+
+    def _init_unrolled(self, unrolled: Union[bool, dict]) -> None:
+        """``train_cfg.unrolled``: False, True or ``dict(xi=..., eps=...)``
+        (checked now, before any training)."""
+        name = type(self).__name__
+        if isinstance(unrolled, bool):
+            self.unrolled = {} if unrolled else None
+        elif isinstance(unrolled, dict):
+            unknown = sorted(set(unrolled) - {'xi', 'eps'})
+            if unknown:
+                raise ValueError(
+                    f'{name}: train_cfg.unrolled takes xi and eps, got '
+                    f'{unknown}')
+            try:
+                Unrolled(None, None, **unrolled)
+            except ValueError as e:
+                raise ValueError(f'{name}: train_cfg.unrolled: {e}') from None
+            self.unrolled = dict(unrolled)
+        else:
+            raise ValueError(
+                f'{name}: train_cfg.unrolled must be True, False or '
+                f'dict(xi=..., eps=...), got {unrolled!r}')
 
     def _init_settings(self, runner, max_length: int,
                        search_length: Optional[int], mode: str,
@@ -701,7 +723,7 @@ class DASLoopMixin:
                 'train_cfg.policy_file (e.g. the das_policy.json of a search '
                 'run), or give the clip cell one')
 
-    def _search_step(self) -> None:
+    def _search_step(self, data_batch) -> None:
         """The α step of this iteration, if one is due; ``das_loss``,
         ``das_alpha_entropy`` and ``das_identity_pull`` (see
         :func:`search_diagnostics`) are in the log only at the iterations
@@ -709,9 +731,11 @@ class DASLoopMixin:
         hub = self.runner.message_hub
         if self.phase == 'search' and self._iter % self.policy_interval == 0:
             diagnostics = {}
+            unrolled = None if self.unrolled is None else Unrolled(
+                data_batch, self._weight_wrapper, **self.unrolled)
             loss = arch_step(self.runner.model, self._policy_wrapper,
                              next(self._policy_stream), self._iter,
-                             diagnostics)
+                             diagnostics, unrolled)
             self.alpha_steps += 1
             self._save_state()
             hub.update_scalar(DAS_LOSS, loss)
@@ -831,6 +855,11 @@ class DASIterBasedTrainLoop(DASLoopMixin, IterBasedTrainLoop):
             not split).
         policy_file (str, optional): The policy JSON to train with in mode
             ``'train'``.
+        unrolled (bool | dict): DARTS' second-order α step
+            (:class:`das_mmseg.engine.Unrolled`, on this iteration's weight
+            batch and the weight optimizer) instead of the first-order one
+            (the paper's and the authors'); a dict gives its ``xi`` and
+            ``eps``. Logged: ``das_implicit_ratio``.
 
     Attributes:
         phase (str): ``'search'`` or ``'train'``.
@@ -860,8 +889,10 @@ class DASIterBasedTrainLoop(DASLoopMixin, IterBasedTrainLoop):
                  policy_portion: float = 0.5,
                  split_seed: int = 0,
                  policy_dataloader: Optional[dict] = None,
-                 policy_file: Optional[str] = None) -> None:
+                 policy_file: Optional[str] = None,
+                 unrolled: Union[bool, dict] = False) -> None:
         self._runner = runner
+        self._init_unrolled(unrolled)
         self._init_settings(runner, max_iters, search_iters, mode,
                             policy_interval, retrain, policy_portion,
                             split_seed, policy_dataloader, policy_file)
@@ -937,7 +968,7 @@ class DASIterBasedTrainLoop(DASLoopMixin, IterBasedTrainLoop):
         """One iteration: the α step when due, then the weight step."""
         self.runner.call_hook(
             'before_train_iter', batch_idx=self._iter, data_batch=data_batch)
-        self._search_step()
+        self._search_step(data_batch)
         outputs = self.runner.model.train_step(
             data_batch, optim_wrapper=self._weight_wrapper)
         self.runner.call_hook(
@@ -986,7 +1017,7 @@ class DASEpochBasedTrainLoop(DASLoopMixin, EpochBasedTrainLoop):
         search_epochs (int, optional): Epochs of the search (required unless
             ``mode='train'``).
         mode, policy_interval, retrain, policy_portion, split_seed,
-        policy_dataloader, policy_file: As for
+        policy_dataloader, policy_file, unrolled: As for
             :class:`DASIterBasedTrainLoop`.
     """
 
@@ -1006,8 +1037,10 @@ class DASEpochBasedTrainLoop(DASLoopMixin, EpochBasedTrainLoop):
                  policy_portion: float = 0.5,
                  split_seed: int = 0,
                  policy_dataloader: Optional[dict] = None,
-                 policy_file: Optional[str] = None) -> None:
+                 policy_file: Optional[str] = None,
+                 unrolled: Union[bool, dict] = False) -> None:
         self._runner = runner
+        self._init_unrolled(unrolled)
         self._init_settings(runner, max_epochs, search_epochs, mode,
                             policy_interval, retrain, policy_portion,
                             split_seed, policy_dataloader, policy_file)
@@ -1081,7 +1114,7 @@ class DASEpochBasedTrainLoop(DASLoopMixin, EpochBasedTrainLoop):
         """One iteration: the α step when due, then the weight step."""
         self.runner.call_hook(
             'before_train_iter', batch_idx=idx, data_batch=data_batch)
-        self._search_step()
+        self._search_step(data_batch)
         outputs = self.runner.model.train_step(
             data_batch, optim_wrapper=self._weight_wrapper)
         self.runner.call_hook(
