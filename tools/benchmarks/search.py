@@ -13,7 +13,11 @@ candidate is two training iterations:
   (:func:`arch_step` with ``optim_wrapper['policy']``, on a batch of other
   images) before each weight step;
 - ``search, interval 2``: an α step before the first of the two weight steps
-  only.
+  only;
+- ``search, unrolled, interval 1``: as interval 1 with DARTS' second-order α
+  step (``train_cfg.unrolled=True``, :class:`Unrolled`): a virtual weight
+  step, the search loss's gradient there, and two more α gradients for the
+  finite difference.
 
 The first-order floor is one extra forward and backward per α step
 (2.0x at interval 1). The second table splits one α step into its parts, in
@@ -62,7 +66,7 @@ def run(args) -> list:
     from mmengine.optim import build_optim_wrapper
     from mmseg.registry import MODELS
 
-    from das_mmseg.engine.arch_step import arch_step, frozen_buffers
+    from das_mmseg.engine.arch_step import Unrolled, arch_step, frozen_buffers
     from das_mmseg.utils.benchmark import compare
 
     if args.threads:
@@ -97,8 +101,22 @@ def run(args) -> list:
     def alpha_step():
         arch_step(model, optim_wrapper['policy'], policy_batch, iteration=0)
 
+    def unrolled_alpha_step():
+        arch_step(
+            model,
+            optim_wrapper['policy'],
+            policy_batch,
+            iteration=0,
+            unrolled=Unrolled(weight_batch, optim_wrapper['model']))
+
     def plain():
         weight_step()
+        weight_step()
+
+    def unrolled_1():
+        unrolled_alpha_step()
+        weight_step()
+        unrolled_alpha_step()
         weight_step()
 
     def interval_1():
@@ -142,7 +160,8 @@ def run(args) -> list:
         'search: two training iterations, with and without the α step', {
             'plain training': plain,
             'search, interval 1': interval_1,
-            'search, interval 2': interval_2
+            'search, interval 2': interval_2,
+            'search, unrolled, interval 1': unrolled_1
         },
         args.device,
         args.warmup,
@@ -154,6 +173,7 @@ def run(args) -> list:
             'α forward (no grad)': alpha_forward,
             'α forward + α backward': alpha_forward_backward,
             'α step (arch_step)': alpha_step,
+            'α step, unrolled': unrolled_alpha_step,
             'clip cell alone: forward + α backward': cell_forward_backward
         },
         args.device,
