@@ -505,3 +505,40 @@ def test_smoke_trains_every_arm_writes_results_and_tabulates_pairs(
     assert out.count('done, skipped') == 8 and ': start' not in out
     assert tool.main(argv + ['--table-only']) == 0
     assert table.strip() in capsys.readouterr().out
+
+
+def test_an_interrupted_run_resumes_and_r_waits_for_d(tmp_path, monkeypatch):
+    """A run whose work dir has a checkpoint goes on with --resume; R starts
+    only once D of its seed has a result, and not at all if D failed."""
+    tool = load_tool()
+    arms = tool.parse_arms(['D', 'R', 'A'], [0, 1])
+    runs = tool.make_runs(
+        str(tmp_path), str(tmp_path / 'results'), 'data/x', arms,
+        tool.Schedule(search_iters=2, max_iters=2), 'mach1')
+    by_name = {r.name: r for r in runs}
+    fresh = by_name['A_seed0'].argv()
+    assert '--resume' not in fresh and fresh[1:3] == [
+        '--work-dir', by_name['A_seed0'].work_dir
+    ]
+    os.makedirs(by_name['A_seed0'].work_dir)
+    (tmp_path / 'A_seed0' / 'last_checkpoint').write_text('iter_1.pth')
+    assert '--resume' in by_name['A_seed0'].argv()
+
+    started = []
+
+    def fake_train(run, in_process, machine):
+        started.append((run.name, [r.name for r in runs if r.is_done()]))
+        if run.name == 'D_seed1':
+            raise RuntimeError('diverged')
+        os.makedirs(run.results_dir, exist_ok=True)
+        with open(run.result_file, 'w') as f:
+            json.dump(dict(mIoU=1.0, wall_s=1.0), f)
+        return dict(mIoU=1.0, wall_s=1.0)
+
+    monkeypatch.setattr(tool, 'train', fake_train)
+    failed = tool.run_all(runs, 2, False, dict(key='mach1'))
+    assert sorted(failed) == ['D_seed1', 'R_seed1_draw0']
+    names = [name for name, _ in started]
+    assert 'R_seed1_draw0' not in names
+    r0 = next(done for name, done in started if name == 'R_seed0_draw0')
+    assert 'D_seed0' in r0  # D's result existed when R started
