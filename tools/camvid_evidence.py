@@ -21,7 +21,14 @@ R   a random policy from D's space with D's magnitudes (per node two kept
     edge, the magnitude the D run's cell has for that edge and op), trained
     as I; ``--draws`` per seed, after D of the same seed;
 C   (not in the default set) the earlier stacked augmentation: all of shift,
-    zoom and rotate at full per-step ranges on every crop.
+    zoom and rotate at full per-step ranges on every crop;
+DU  (not in the default set) D with DARTS' second-order α step
+    (``train_cfg.unrolled=True``);
+DW, IW, RW  (not in the default set) D, I and R with the alignment-aware
+    objective, beyond the paper (``loss_target='warped'``, read with
+    ``fusion='reference'``; das-pspnet_gsf-r18tiny-d16-t4_1xb4-1k-warped_
+    camvid-cpu-128x128.py): every frame against its own moved labels. RW
+    draws from DW's space and magnitudes.
 
 Pairing: every arm of one seed starts from the same initial weights (arms of
 one model), the same data order (the runner's seed) and, for I, D and R, the
@@ -97,12 +104,17 @@ class Arm:
             None for an image model.
         iters_factor (int | str): Training iterations as a multiple of the
             schedule's; ``'frames'``: T of the DAS config (A4).
+        options (tuple): ``(key, value)`` config overrides of the arm.
+        depends (str): For a random policy: the searching arm whose derived
+            policy's space and magnitudes it draws from.
     """
     key: str
     label: str
     config: str
     policy: Optional[str] = None
     iters_factor: object = 1
+    options: Tuple[Tuple[str, object], ...] = ()
+    depends: str = 'D'
 
     @property
     def is_clip(self) -> bool:
@@ -111,6 +123,8 @@ class Arm:
 
 DAS_CONFIG = 'das-pspnet_gsf-r18tiny-d16-t4_1xb4-1k_camvid-cpu-128x128.py'
 IMAGE_CONFIG = 'pspnet_r18tiny-d16_1xb4-1k_camvid-cpu-128x128.py'
+WARPED_CONFIG = ('das-pspnet_gsf-r18tiny-d16-t4_1xb4-1k-warped_'
+                 'camvid-cpu-128x128.py')
 ARMS = {
     arm.key: arm
     for arm in (
@@ -120,6 +134,14 @@ ARMS = {
             'identity'),
         Arm('R', 'DAS model, random policy of D\'s space', DAS_CONFIG,
             'random'),
+        Arm('DU', 'DAS, unrolled (second-order) α steps', DAS_CONFIG,
+            'search', options=(('train_cfg.unrolled', True), )),
+        Arm('DW', 'DAS, warped (alignment-aware) objective', WARPED_CONFIG,
+            'search'),
+        Arm('IW', 'warped objective, identity clip', WARPED_CONFIG,
+            'identity'),
+        Arm('RW', 'warped objective, random policy of DW\'s space',
+            WARPED_CONFIG, 'random', depends='DW'),
         Arm('A4', 'image baseline, T x the iterations', IMAGE_CONFIG,
             iters_factor='frames'),
         Arm('A', 'image baseline', IMAGE_CONFIG),
@@ -134,7 +156,9 @@ DEFAULT_ARMS = ('D', 'I', 'R', 'A=0-4', 'A4=0-4', 'TA=0-4')
 DEFAULT_SEEDS = ('0-9', )
 # (first, second): first - second, in the table's order
 DIFFERENCES = (('D', 'I'), ('D', 'R'), ('R', 'I'), ('I', 'A'), ('D', 'A'),
-               ('D', 'A4'), ('A4', 'A'), ('TA', 'A'), ('D', 'TA'))
+               ('D', 'A4'), ('A4', 'A'), ('TA', 'A'), ('D', 'TA'),
+               ('DU', 'D'), ('DU', 'I'), ('DW', 'IW'), ('DW', 'RW'),
+               ('DW', 'D'), ('IW', 'I'), ('DW', 'I'))
 # --smoke: the shortest run of each loop (search and training) on tiny
 # batches
 SMOKE_OPTIONS = {
@@ -302,11 +326,14 @@ def parse_arms(specs: Sequence[str],
             raise ValueError(f'unknown arm {key!r}; the arms are '
                              f'{", ".join(ARMS)}')
         arms[key] = parse_seeds([own]) if own else list(seeds)
-    if 'R' in arms and not set(arms['R']) <= set(arms.get('D', [])):
-        missing = sorted(set(arms['R']) - set(arms.get('D', [])))
-        # R draws from D's result: D must be run (or done) for those seeds
-        arms.setdefault('D', [])
-        arms['D'] += missing
+    for key in list(arms):
+        source = ARMS[key].depends
+        if ARMS[key].policy == 'random' and not set(arms[key]) <= set(
+                arms.get(source, [])):
+            # a random arm draws from its searching arm's result: that arm
+            # must be run (or done) for those seeds
+            missing = sorted(set(arms[key]) - set(arms.get(source, [])))
+            arms[source] = arms.get(source, []) + missing
     return arms
 
 
@@ -442,6 +469,7 @@ def make_runs(work_dir: str,
             common.update(smoke_crop_options(cfg))
         if arm.policy in ('identity', 'random'):
             common['train_cfg.mode'] = 'train'
+        common.update(dict(arm.options))
         cfg.merge_from_dict(common)
         crop = next(t['crop_size']
                     for t in cfg.train_dataloader.dataset.pipeline
@@ -467,7 +495,7 @@ def make_runs(work_dir: str,
                 by_key[(key, seed, draw)] = run
     for (key, seed, _), run in by_key.items():
         if ARMS[key].policy == 'random':
-            run.depends_on = by_key.get(('D', seed, 0))
+            run.depends_on = by_key.get((ARMS[key].depends, seed, 0))
     order = {key: i for i, key in enumerate(ARM_ORDER)}
     return sorted(
         by_key.values(), key=lambda r: (r.seed, order[r.arm.key], r.draw))
@@ -812,11 +840,15 @@ def machine_table(results: List[dict], machine: str) -> List[str]:
                     f'[{signed(diff.low)}, {signed(diff.high)}]')
         lines.append(f'| {first} − {second} | {diff.n} | {signed(diff.mean)} '
                      f'| {std} | {interval} | {diff.verdict()} |')
-    policies = [r for r in mine if r['arm'] in ('D', 'R') and r['policy']]
+    policies = [
+        r for r in mine
+        if ARMS[r['arm']].policy in ('search', 'random') and r['policy']
+    ]
     if policies:
         first = Policy.from_dict(policies[0]['policy'])
         lines += [
-            '', 'Policies of D (derived) and R (random): per intermediate node '
+            '', 'Policies of the searching arms (derived) and the random arms: '
+            'per intermediate node '
             'the kept edges (op, magnitude per step, source; n2.. are the '
             'nodes, the clip is the last; [unused]: on no path to it), and '
             'the mean pixel displacement of each frame on the training crops:',

@@ -18,7 +18,7 @@ from das_mmseg.augment import (PADDING_MODES, FrameLayout, PixelSpace, Policy,
 from das_mmseg.augment.clip import (MAX_CLIP_ELEMENTS, MAX_NODES,
                                     NODE_AGGREGATIONS, check_choice,
                                     check_clip_size, check_int)
-from das_mmseg.augment.ops import check_images
+from das_mmseg.augment.ops import GeometricOp, Identity, check_images
 from das_mmseg.augment.policy import MAX_SEED
 
 SAMPLING_MODES = ('mixture', 'gumbel')
@@ -570,10 +570,62 @@ class ClipCell(BaseModule):
         # constants, so the gradient is the straight-through estimator's of
         # the plain sum over paths, not also the normaliser's
         mass_weights = None if active is None else weights.detach()
+        # what render_maps moves label maps with: this very sample
+        self._last_weights = (weights.detach(), active)
         return mix_clip(images, self.ops, weights, self.magnitudes,
                         self.layout, self.num_nodes, self.space,
                         self.padding_mode, active, self.node_aggregation,
                         self.max_clip_elements, mass_weights)
+
+    def render_maps(self, maps: Tensor) -> Tensor:
+        """Move per-pixel maps (e.g. one-hot labels) as the last
+        :meth:`forward` moved the images' pixels: the same policy, or the
+        same relaxed (or sampled) edge weights, with the geometric ops only
+        (photometric ops move no pixel: identity here), no normalisation, the
+        cell's padding, no gradient.
+
+        Each frame of the result is the frame's own content map: a
+        single-warp frame's labels warped with its affine, a frame blending
+        paths the same blend of the warped maps (soft labels).
+
+        Args:
+            maps (Tensor): (N, C, H, W) maps of the last forward's images.
+
+        Returns:
+            Tensor: (N, T, C, H, W); frame ``ref_frame`` is ``maps``.
+        """
+        if self._policy is not None:
+            ops, num_nodes = self._policy.op_modules, self._policy.num_nodes
+            weights, active = self._policy.edge_weights(maps.device)
+            magnitudes = self._policy.magnitude_matrix(maps.device)
+            layout = self._policy.layout
+            aggregation = self._policy.node_aggregation
+        else:
+            if getattr(self, '_last_weights', None) is None:
+                raise RuntimeError(
+                    'ClipCell.render_maps follows the last forward, but the '
+                    'cell has not rendered a clip yet')
+            weights, active = self._last_weights
+            ops, num_nodes, layout = self.ops, self.num_nodes, self.layout
+            magnitudes = self.magnitudes.detach()
+            aggregation = self.node_aggregation
+        moving = [
+            op if isinstance(op, GeometricOp) else Identity() for op in ops
+        ]
+        with torch.no_grad():
+            return mix_clip(
+                maps,
+                moving,
+                weights.to(maps.dtype),
+                magnitudes.to(maps.dtype),
+                layout,
+                num_nodes,
+                PixelSpace(),
+                self.padding_mode,
+                active,
+                aggregation,
+                self.max_clip_elements,
+                mass_weights=weights.to(maps.dtype))
 
     def _edge_weights(self) -> Tuple[Tensor, Optional[List[List[bool]]]]:
         """Per-edge op weights and, when sampling, which op of each edge to

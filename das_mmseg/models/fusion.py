@@ -16,8 +16,13 @@ image. Three modes, chosen by the segmentor's ``fusion`` option:
   before the average, and each pixel is averaged only over the frames that saw
   it (:func:`fuse_aligned`), so the mean never mixes misaligned or out-of-frame
   pixels.
+- ``'reference'`` (beyond the paper): the reference frame's logits, the
+  image's own; the other frames reach them through the backbone's temporal
+  modules. The test-time reading of a model trained with per-frame targets
+  (``loss_target='warped'``), whose frames each predict their own content,
+  blended or not.
 
-With T = 1 the three modes equal the plain 2-D model.
+With T = 1 the four modes equal the plain 2-D model.
 
 Affines follow the clip contract: ``theta`` of shape ``(2, 3)`` in the
 normalised coordinates of ``F.affine_grid(theta, size, align_corners=False)``;
@@ -30,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-FUSION_MODES = ('logits', 'features', 'aligned')
+FUSION_MODES = ('logits', 'features', 'aligned', 'reference')
 _IntPair = Tuple[int, int]
 
 

@@ -14,6 +14,9 @@ from ..clip_cell import build_clip_cell
 from ..fusion import (average_features, average_frames, check_fusion_mode,
                       fuse_aligned, reframe_affines)
 
+# what the loss compares (see ClipEncoderDecoder)
+LOSS_TARGETS = ('reference', 'warped')
+
 
 class FramePass(NamedTuple):
     """The backbone's output on the frames of a batch of clips, and what fusion
@@ -68,8 +71,20 @@ class ClipEncoderDecoder(EncoderDecoder):
             plain images. Defaults to None.
         num_frames (int, optional): T for plain images. Defaults to the cell's
             ``num_frames``, else 1.
-        fusion (str): ``'logits'``, ``'features'`` or ``'aligned'``. Defaults
-        to ``'logits'``. neck, auxiliary_head, train_cfg, test_cfg,
+        fusion (str): ``'logits'``, ``'features'``, ``'aligned'`` or
+            ``'reference'``. Defaults to ``'logits'``.
+        loss_target (str): ``'reference'`` (the paper): the fused logits
+            against the reference frame's labels. ``'warped'`` (beyond the
+            paper): every frame's logits against the labels moved as the
+            frame's pixels were (:meth:`ClipCell.render_maps`: a single-warp
+            frame's labels warped with its affine, a blending frame's the
+            same blend, soft), a KL divergence averaged over the label mass
+            (pixels from outside the image or with ignored labels carry none),
+            with the head's ``loss_weight``; a geometric op is then not
+            charged for misalignment, only for what it does to the
+            prediction. Read such a model with ``fusion='reference'`` (any
+            policy) or ``'aligned'`` (single-warp policies).
+        neck, auxiliary_head, train_cfg, test_cfg,
         data_preprocessor, pretrained, init_cfg: As for
             :class:`EncoderDecoder`; use ``ClipSegDataPreProcessor`` for clips
             from the pipeline.
@@ -87,7 +102,8 @@ class ClipEncoderDecoder(EncoderDecoder):
                  test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
                  pretrained: Optional[str] = None,
-                 init_cfg: OptMultiConfig = None):
+                 init_cfg: OptMultiConfig = None,
+                 loss_target: str = 'reference'):
         super().__init__(
             backbone=backbone,
             decode_head=decode_head,
@@ -99,6 +115,17 @@ class ClipEncoderDecoder(EncoderDecoder):
             pretrained=pretrained,
             init_cfg=init_cfg)
         self.fusion = check_fusion_mode(fusion)
+        if loss_target not in LOSS_TARGETS:
+            raise ValueError(f'loss_target must be one of {LOSS_TARGETS}, '
+                             f'got {loss_target!r}')
+        if loss_target == 'warped' and (clip_cell is None
+                                        or fusion == 'features'):
+            raise ValueError(
+                "loss_target='warped' moves the labels with the clip cell "
+                "and needs every frame's logits: give a clip_cell and a "
+                "fusion other than 'features' (got clip_cell="
+                f'{clip_cell!r}, fusion={fusion!r})')
+        self.loss_target = loss_target
         # the cell takes its normalisation from the data preprocessor
         self.clip_cell, self.num_frames = build_clip_cell(
             MODELS, clip_cell, num_frames, self.data_preprocessor)
@@ -235,6 +262,9 @@ class ClipEncoderDecoder(EncoderDecoder):
         # afterwards
         if self.fusion == 'logits':
             return average_frames(logits, frames.num_frames)
+        if self.fusion == 'reference':
+            return logits.unflatten(0, (-1, frames.num_frames))[:,
+                                                                 self.ref_frame]
         logits = resize(
             logits,
             size=frames.size,
@@ -244,8 +274,39 @@ class ClipEncoderDecoder(EncoderDecoder):
             logits.unflatten(0, (-1, frames.num_frames)), frames.affines,
             frames.valid)
 
+    @property
+    def ref_frame(self) -> int:
+        """The reference frame (the image): the cell's, else the middle."""
+        if self.clip_cell is not None:
+            return self.clip_cell.ref_frame
+        return self.num_frames // 2
+
+    def _warped_loss(self, head: nn.Module, frames: FramePass,
+                     data_samples: SampleList) -> dict:
+        """``loss_target='warped'``: every frame's logits against its own
+        labels (see the class docstring)."""
+        logits = head.forward(frames.feats)  # (N*T, K, h, w)
+        labels = torch.stack(
+            [sample.gt_sem_seg.data for sample in data_samples])
+        classes = torch.arange(logits.shape[1], device=labels.device)
+        onehot = (labels == classes.view(1, -1, 1, 1)).to(logits.dtype)
+        targets = self.clip_cell.render_maps(onehot)  # (N, T, K, H, W)
+        logits = resize(
+            logits,
+            size=labels.shape[-2:],
+            mode='bilinear',
+            align_corners=head.align_corners)
+        log_p = F.log_softmax(logits, dim=1).unflatten(0,
+                                                       (-1, frames.num_frames))
+        divergence = targets * (targets.clamp(min=1e-12).log() - log_p)
+        loss = divergence.sum() / targets.sum().clamp(min=1.0)
+        weight = getattr(head.loss_decode, 'loss_weight', 1.0)
+        return dict(loss_warped=weight * loss)
+
     def _head_loss(self, head: nn.Module, frames: FramePass,
                    data_samples: SampleList) -> dict:
+        if self.loss_target == 'warped':
+            return self._warped_loss(head, frames, data_samples)
         if self.fusion == 'features':
             return head.loss(
                 average_features(frames.feats, frames.num_frames),
