@@ -114,9 +114,12 @@ def load_config(path: str) -> Config:
 
 def baseline_of(path: str) -> str:
     """The image baseline's path of a DAS config, by the naming rule: no
-    'das' model prefix, no 'gsf-' and no '-t<T>' in the backbone field."""
+    'das' model prefix, no 'gsf-' and no '-t<T>' in the backbone field, no
+    tag of a clip-only objective ('-warped': an image model has one frame,
+    nothing to warp)."""
     name = re.sub(r'^das[-_]', '', osp.basename(path))
     name = re.sub(r'-t\d+(?=[_-])', '', name.replace('gsf-', ''))
+    name = name.replace('-warped_', '_')
     return osp.join(osp.dirname(path), name)
 
 
