@@ -190,9 +190,11 @@ def search_diagnostics(weights: torch.Tensor, alpha_grad: torch.Tensor,
         dict: ``alpha_entropy``: the mean over edges of the entropy of
         softmax(α) divided by log K (1: uniform, 0: one op per edge);
         ``identity_pull`` (when the op set has ``identity``): the mean over
-        edges of ``mean_k g_ek - g_e,identity``, how much a gradient-descent
-        step raises the identity's α above the mean op's (> 0: the search is
-        pulled toward the identity clip), in units of the gradient.
+        edges of ``mean_k g_ek - g_e,identity`` over the mean of ``|g|``: how
+        much a gradient-descent step raises the identity's α above the mean
+        op's (> 0: the search is pulled toward the identity clip), in units
+        of the gradient's mean size (the raw gradients are ~1e-5; this
+        ratio reads in a log line).
     """
     weights = weights.detach().double()
     entropy = -(weights * weights.clamp(min=1e-30).log()).sum(-1)
@@ -204,7 +206,9 @@ def search_diagnostics(weights: torch.Tensor, alpha_grad: torch.Tensor,
     if 'identity' in op_names:
         grad = alpha_grad.detach().double()
         k = list(op_names).index('identity')
-        out['identity_pull'] = float((grad.mean(-1) - grad[:, k]).mean())
+        scale = float(grad.abs().mean())
+        out['identity_pull'] = (float(
+            (grad.mean(-1) - grad[:, k]).mean()) / scale if scale > 0 else 0.0)
     return out
 
 
