@@ -22,8 +22,7 @@ OPS = ('identity', 'shift_x', 'shift_y', 'zoom', 'rotate')
 def sample_val_labels():
     paths = sorted(glob.glob(osp.join(SAMPLE, 'ann_dir', 'val', '*.png')))
     return torch.from_numpy(
-        np.stack([cv2.imread(p, cv2.IMREAD_UNCHANGED)
-                  for p in paths])).long()
+        np.stack([cv2.imread(p, cv2.IMREAD_UNCHANGED) for p in paths])).long()
 
 
 def one_op_policy(op, magnitude, num_frames=4):
@@ -118,17 +117,17 @@ def test_warped_objective_searches_trains_and_validates(tmp_path, one_thread):
 
 
 def test_warped_objective_refuses_what_it_cannot_do():
-    from mmseg.registry import MODELS
-    from mmengine.registry import init_default_scope
     from fixtures import search_cfg
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
     init_default_scope('mmseg')
     model = search_cfg('unused').model
     for change, message in [
         (dict(loss_target='misaligned'), 'loss_target must be one of'),
-        (dict(loss_target='warped', fusion='features'),
-         "needs every frame's logits"),
-        (dict(loss_target='warped', clip_cell=None),
-         'moves the labels with the clip cell'),
+        (dict(loss_target='warped',
+              fusion='features'), "needs every frame's logits"),
+        (dict(loss_target='warped',
+              clip_cell=None), 'moves the labels with the clip cell'),
     ]:
         with pytest.raises(ValueError, match=message):
             MODELS.build(dict(model, **change))

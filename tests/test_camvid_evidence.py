@@ -124,8 +124,12 @@ def test_trivial_geometric_moves_image_and_labels_as_the_cell_op(seed):
     np.random.seed(seed)
     out = TrivialGeometricAugment().transform(dot_pair(h, w, y, x))
     name, value = out['trivial_geometric']
-    op = {'shift_x': ShiftX, 'shift_y': ShiftY, 'zoom': Zoom,
-          'rotate': Rotate}[name]()
+    op = {
+        'shift_x': ShiftX,
+        'shift_y': ShiftY,
+        'zoom': Zoom,
+        'rotate': Rotate
+    }[name]()
     cy, cx = (h - 1) / 2, (w - 1) / 2
     moved = op.matrix(torch.tensor([value]), h, w)[0] @ torch.tensor(
         [x - cx, y - cy, 1.0])
@@ -155,8 +159,8 @@ def test_trivial_geometric_draws_one_op_uniformly_at_uniform_strength():
                       op.identity_magnitude) for n, v in draws if n == name]
         assert min(strengths) >= 0 and max(strengths) <= 1
         assert np.mean(strengths) == pytest.approx(0.5, abs=0.04)
-        above = np.mean([v > op.identity_magnitude for n, v in draws
-                         if n == name])
+        above = np.mean(
+            [v > op.identity_magnitude for n, v in draws if n == name])
         assert above == pytest.approx(0.5, abs=0.05)
 
 
@@ -181,9 +185,10 @@ def test_trivial_augment_baseline_is_the_baseline_plus_one_step():
     assert aug.to_dict() == base.to_dict()
 
 
-# --- paired statistics --------------------------------------------------------
+# --- paired statistics -------------------------------------------------------
 def test_paired_interval_matches_a_hand_computation():
     from das_mmseg.analysis.paired import paired_difference, t_quantile
+
     # differences 1, 2, 3, 4 (seed 9 has no partner and is left out):
     # mean 2.5, sd sqrt(5/3) = 1.290994, t(0.975, 3) = 3.182446,
     # half width 3.182446 * 1.290994 / 2 = 2.054260
@@ -223,15 +228,16 @@ def test_pairs_are_formed_only_on_one_machine():
     assert machines_by_size(results) == ['m1', 'm2']
 
 
-# --- the random policy --------------------------------------------------------
+# --- the random policy -------------------------------------------------------
 OPS = ('identity', 'shift_x', 'shift_y', 'zoom', 'rotate')
 
 
 def magnitude_table(num_nodes=4):
     from das_mmseg.augment import num_edges
     edges = num_edges(num_nodes)
-    return torch.arange(edges * 5, dtype=torch.float32).reshape(
-        edges, 5) / 1000 + torch.tensor([1.0, 0.01, 0.02, 1.0, 3.0])
+    return torch.arange(
+        edges * 5, dtype=torch.float32).reshape(
+            edges, 5) / 1000 + torch.tensor([1.0, 0.01, 0.02, 1.0, 3.0])
 
 
 def test_random_policy_keeps_two_sources_per_node_with_the_cells_magnitudes():
@@ -281,7 +287,7 @@ def test_random_policy_refuses_a_table_of_no_cell():
         random_policy(OPS, magnitude_table(), 4, seed=0, edges_per_node=3)
 
 
-# --- the tool -----------------------------------------------------------------
+# --- the tool ----------------------------------------------------------------
 def segnet_layout(root, train=4, val=2):
     """A CamVid of the SegNet release's layout (void = 11) made of the
     bundled sample's first images."""
@@ -325,8 +331,9 @@ def test_seeds_and_arms_on_the_command_line():
         'A4': list(range(5)),
         'TA': list(range(5))
     }
-    for bad in (['--arms', 'Q'], ['--seeds', '3-1'], ['--draws', '0'],
-                ['--max-iters', '0']):
+    for bad in (['--arms', 'Q'], ['--seeds',
+                                  '3-1'], ['--draws',
+                                           '0'], ['--max-iters', '0']):
         with pytest.raises(SystemExit):
             tool.parse_args(['camvid', *bad])
 
@@ -389,6 +396,7 @@ def test_arms_of_one_seed_start_from_the_same_weights_and_magnitudes(
     the clip arms draw the same magnitudes; a different seed differs."""
     from mmengine.config import Config
     from mmengine.runner import Runner
+
     from das_mmseg.augment.policy import Policy
     tool = load_tool()
     arms = tool.parse_arms(['D', 'I', 'R', 'A', 'A4', 'TA'], [3])
@@ -423,8 +431,8 @@ def test_arms_of_one_seed_start_from_the_same_weights_and_magnitudes(
         for other in family[1:]:
             assert states[other].keys() == first.keys()
             for key in first:
-                assert torch.equal(states[other][key], first[key]), (other,
-                                                                     key)
+                assert torch.equal(states[other][key],
+                                   first[key]), (other, key)
     assert 'clip_cell.magnitude_values' in states['D_seed3']
     assert not torch.equal(states['A_seed3']['decode_head.conv_seg.weight'],
                            states['A_seed4']['decode_head.conv_seg.weight'])
@@ -445,8 +453,8 @@ def test_smoke_trains_every_arm_writes_results_and_tabulates_pairs(
     segnet_layout(str(camvid))
     argv = [
         str(camvid), '--work-dir',
-        str(work), '--smoke', '--arms', 'D=0-1', 'I=0-1', 'R=0', 'A=0',
-        'A4=0', 'TA=0'
+        str(work), '--smoke', '--arms', 'D=0-1', 'I=0-1', 'R=0', 'A=0', 'A4=0',
+        'TA=0'
     ]
     assert tool.main(argv) == 0
     out = capsys.readouterr().out
@@ -462,8 +470,8 @@ def test_smoke_trains_every_arm_writes_results_and_tabulates_pairs(
         for p in results_dir.glob('*.json')
     }
     assert sorted(results) == sorted([
-        'D_seed0', 'D_seed1', 'I_seed0', 'I_seed1', 'R_seed0_draw0',
-        'A_seed0', 'A4_seed0', 'TA_seed0'
+        'D_seed0', 'D_seed1', 'I_seed0', 'I_seed1', 'R_seed0_draw0', 'A_seed0',
+        'A4_seed0', 'TA_seed0'
     ])
     for name, result in results.items():
         assert result['machine'] == machine and result['cpu']
@@ -471,11 +479,10 @@ def test_smoke_trains_every_arm_writes_results_and_tabulates_pairs(
         assert result['step'] == result['search_iters'] + result['max_iters']
         assert result['flops']['per_val_image'] > result['flops'][
             'per_train_crop'] > 0
-    assert results['D_seed0']['step'] == 4 and results['A4_seed0'][
-        'step'] == 8
+    assert results['D_seed0']['step'] == 4 and results['A4_seed0']['step'] == 8
     assert results['A_seed0']['policy'] is None
-    assert results['D_seed0']['flops']['per_train_crop'] > 3 * results[
-        'A_seed0']['flops']['per_train_crop']
+    assert results['D_seed0']['flops'][
+        'per_train_crop'] > 3 * results['A_seed0']['flops']['per_train_crop']
     identity = Policy.from_dict(results['I_seed0']['policy'])
     assert identity.is_identity()
     # R: a random draw of D's space with D's magnitudes (same seed)
@@ -488,11 +495,11 @@ def test_smoke_trains_every_arm_writes_results_and_tabulates_pairs(
     table = (results_dir / 'table.md').read_text()
     assert table.strip() in out
     assert f'### Machine `{machine}`' in table
-    diff = paired_difference('D', 'I', {
-        s: results[f'D_seed{s}']['mIoU']
-        for s in (0, 1)
-    }, {s: results[f'I_seed{s}']['mIoU']
-        for s in (0, 1)})
+    diff = paired_difference(
+        'D', 'I', {s: results[f'D_seed{s}']['mIoU']
+                   for s in (0, 1)},
+        {s: results[f'I_seed{s}']['mIoU']
+         for s in (0, 1)})
     assert (f'| D − I | 2 | {diff.mean:+.2f} | {diff.std:.2f} | '
             f'[{diff.low:+.2f}, {diff.high:+.2f}] | {diff.verdict()} |'
             in table)

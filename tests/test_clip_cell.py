@@ -620,12 +620,18 @@ def test_gumbel_gradient_is_the_straight_through_estimator_of_the_plain_sum(
             for e, k in chain:
                 onehot[e, k] = 1
             with torch.no_grad():  # the path's render: one warp chain
-                render = mix_clip(x, cell.ops, onehot, cell.magnitudes,
-                                  cell.layout, num_nodes, cell.space,
-                                  active=onehot.bool().tolist())
+                render = mix_clip(
+                    x,
+                    cell.ops,
+                    onehot,
+                    cell.magnitudes,
+                    cell.layout,
+                    num_nodes,
+                    cell.space,
+                    active=onehot.bool().tolist())
             # paths add up in pixels (black padding is 0 there)
-            total = total + w * cell.space.to_pixels(
-                render.flatten(0, 1)).view_as(render)
+            total = total + w * cell.space.to_pixels(render.flatten(
+                0, 1)).view_as(render)
         total = total / len(paths[-1])
         return cell.space.from_pixels(total.flatten(0, 1)).view_as(total)
 

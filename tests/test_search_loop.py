@@ -200,8 +200,8 @@ def test_files_pictures_and_log(one_command):
     # das_alpha.json: what das_alpha.png draws, and every α step's
     # diagnostics, equal to the logged ones
     data = json.loads((work_dir / 'das_alpha.json').read_text())
-    assert data['ops'] == list(model_of(one_command['runner']).clip_cell
-                               .op_names)
+    assert data['ops'] == list(
+        model_of(one_command['runner']).clip_cell.op_names)
     assert len(data['weights']) == len(data['iterations']) >= 2
     assert [d['iteration'] for d in data['diagnostics']] == [1, 2, 3]
     losses = [step['das_loss'] for step in data['diagnostics']]

@@ -303,8 +303,7 @@ def test_search_diagnostics_by_hand():
                                                      ('a', 'b', 'c'))
 
 
-def test_identity_pull_is_what_an_sgd_step_does_to_the_identity(
-        cfg, batches):
+def test_identity_pull_is_what_an_sgd_step_does_to_the_identity(cfg, batches):
     """With plain SGD the step moves α by -lr·g: the identity's α rises
     above the mean op's by lr · identity_pull (averaged over edges), and
     asking for the diagnostics changes nothing in the step."""

@@ -85,13 +85,11 @@ def test_finite_difference_matches_double_backward():
     model, wrapper, _, batches = toy()
     cell = model.clip_cell
     for xi in (0.1, 0.5):
-        exact = exact_hypergradient(model, wrapper, batches[0], batches[1],
-                                    xi)
+        exact = exact_hypergradient(model, wrapper, batches[0], batches[1], xi)
         with cell.arch_grad(), frozen_buffers(model):
-            _, (grad, ), sizes = Unrolled(batches[0], wrapper,
-                                          xi=xi).hypergradient(
-                                              model,
-                                              [cell.alpha], batches[1])
+            _, (grad, ), sizes = Unrolled(
+                batches[0], wrapper,
+                xi=xi).hypergradient(model, [cell.alpha], batches[1])
         assert sizes['implicit_ratio'] > 1e-3  # a term worth computing
         error = (grad - exact).norm() / exact.norm()
         assert error < 1e-3, (xi, float(error))
@@ -136,10 +134,12 @@ def test_xi_defaults_to_the_weight_lr_of_each_group():
     model, wrapper, _, batches = toy()
     cell = model.clip_cell
     with cell.arch_grad(), frozen_buffers(model):
-        by_lr = Unrolled(batches[0], wrapper).hypergradient(
-            model, [cell.alpha], batches[1])[1][0]
-        given = Unrolled(batches[0], wrapper, xi=0.1).hypergradient(
-            model, [cell.alpha], batches[1])[1][0]
+        by_lr = Unrolled(batches[0],
+                         wrapper).hypergradient(model, [cell.alpha],
+                                                batches[1])[1][0]
+        given = Unrolled(
+            batches[0], wrapper, xi=0.1).hypergradient(model, [cell.alpha],
+                                                       batches[1])[1][0]
     torch.testing.assert_close(by_lr, given)
 
 

@@ -134,15 +134,23 @@ ARMS = {
             'identity'),
         Arm('R', 'DAS model, random policy of D\'s space', DAS_CONFIG,
             'random'),
-        Arm('DU', 'DAS, unrolled (second-order) α steps', DAS_CONFIG,
-            'search', options=(('train_cfg.unrolled', True), )),
+        Arm('DU',
+            'DAS, unrolled (second-order) α steps',
+            DAS_CONFIG,
+            'search',
+            options=(('train_cfg.unrolled', True), )),
         Arm('DW', 'DAS, warped (alignment-aware) objective', WARPED_CONFIG,
             'search'),
         Arm('IW', 'warped objective, identity clip', WARPED_CONFIG,
             'identity'),
-        Arm('RW', 'warped objective, random policy of DW\'s space',
-            WARPED_CONFIG, 'random', depends='DW'),
-        Arm('A4', 'image baseline, T x the iterations', IMAGE_CONFIG,
+        Arm('RW',
+            'warped objective, random policy of DW\'s space',
+            WARPED_CONFIG,
+            'random',
+            depends='DW'),
+        Arm('A4',
+            'image baseline, T x the iterations',
+            IMAGE_CONFIG,
             iters_factor='frames'),
         Arm('A', 'image baseline', IMAGE_CONFIG),
         Arm('TA', 'image baseline + TrivialAugment (geometric)',
@@ -156,9 +164,9 @@ DEFAULT_ARMS = ('D', 'I', 'R', 'A=0-4', 'A4=0-4', 'TA=0-4')
 DEFAULT_SEEDS = ('0-9', )
 # (first, second): first - second, in the table's order
 DIFFERENCES = (('D', 'I'), ('D', 'R'), ('R', 'I'), ('I', 'A'), ('D', 'A'),
-               ('D', 'A4'), ('A4', 'A'), ('TA', 'A'), ('D', 'TA'),
-               ('DU', 'D'), ('DU', 'I'), ('DW', 'IW'), ('DW', 'RW'),
-               ('DW', 'D'), ('IW', 'I'), ('DW', 'I'))
+               ('D', 'A4'), ('A4', 'A'), ('TA', 'A'), ('D', 'TA'), ('DU', 'D'),
+               ('DU', 'I'), ('DW', 'IW'), ('DW', 'RW'), ('DW', 'D'),
+               ('IW', 'I'), ('DW', 'I'))
 # --smoke: the shortest run of each loop (search and training) on tiny
 # batches
 SMOKE_OPTIONS = {
@@ -214,8 +222,10 @@ def git_commit() -> Optional[str]:
                              capture_output=True,
                              text=True,
                              check=True).stdout.strip()
-        dirty = subprocess.run(['git', 'status', '--porcelain', '--', 'das_mmseg',
-                                'configs', 'tools'],
+        dirty = subprocess.run([
+            'git', 'status', '--porcelain', '--', 'das_mmseg', 'configs',
+            'tools'
+        ],
                                cwd=ROOT,
                                capture_output=True,
                                text=True).stdout.strip()
@@ -224,7 +234,7 @@ def git_commit() -> Optional[str]:
         return None
 
 
-# --- runs ---------------------------------------------------------------------
+# --- runs --------------------------------------------------------------------
 @dataclass
 class Run:
     """One training: an arm with a seed (and, for R, a draw).
@@ -429,8 +439,8 @@ def default_schedule(max_iters: Optional[int], search_iters: Optional[int],
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(CONFIG_DIR, DAS_CONFIG))
     return Schedule(
-        search_iters if search_iters is not None else
-        cfg.train_cfg.search_iters,
+        search_iters
+        if search_iters is not None else cfg.train_cfg.search_iters,
         max_iters if max_iters is not None else cfg.train_cfg.max_iters)
 
 
@@ -481,9 +491,8 @@ def make_runs(work_dir: str,
                 if arm.policy == 'search':  # each seed its own 50/50 split
                     options['train_cfg.split_seed'] = seed
                 run = Run(arm, seed, draw, '', options, search + max_iters,
-                          search, max_iters,
-                          cfg.train_dataloader.batch_size, tuple(crop),
-                          results_dir, machine,
+                          search, max_iters, cfg.train_dataloader.batch_size,
+                          tuple(crop), results_dir, machine,
                           frames if arm.is_clip else 1)
                 run.work_dir = osp.join(work_dir, run.name)
                 if run.policy_file is not None:
@@ -501,7 +510,7 @@ def make_runs(work_dir: str,
         by_key.values(), key=lambda r: (r.seed, order[r.arm.key], r.draw))
 
 
-# --- policies -----------------------------------------------------------------
+# --- policies ----------------------------------------------------------------
 def das_cell_config():
     from mmengine.config import Config
     return Config.fromfile(osp.join(CONFIG_DIR, DAS_CONFIG)).model.clip_cell
@@ -570,7 +579,7 @@ def prepare_policy(run: Run) -> Optional[dict]:
     return None
 
 
-# --- training -----------------------------------------------------------------
+# --- training ----------------------------------------------------------------
 def final_metrics(work_dir: str, step: int) -> dict:
     """The val metrics logged at iteration ``step`` (the last one), from the
     runs' ``<timestamp>/vis_data/scalars.json`` (a resumed run has several)."""
@@ -650,10 +659,7 @@ def train(run: Run, in_process: bool, machine: dict) -> dict:
                                f'{log}')
     wall = time.time() - start
     result = dict(
-        arm=run.arm.key,
-        label=run.arm.label,
-        seed=run.seed,
-        frames=run.frames)
+        arm=run.arm.key, label=run.arm.label, seed=run.seed, frames=run.frames)
     if run.arm.policy == 'random':
         result['draw'] = run.draw
     result.update(final_metrics(run.work_dir, run.total_iters))
@@ -671,9 +677,11 @@ def train(run: Run, in_process: bool, machine: dict) -> dict:
         policy=policy,
         displacement_px=displacement,
         config=osp.relpath(run.config, ROOT),
-        options={k: cli_value(v)
-                 for k, v in run.options.items()
-                 if 'data_root' not in k and k != 'visualizer.name'},
+        options={
+            k: cli_value(v)
+            for k, v in run.options.items()
+            if 'data_root' not in k and k != 'visualizer.name'
+        },
         search_iters=run.search_iters,
         max_iters=run.max_iters,
         batch_size=run.batch_size,
@@ -741,7 +749,7 @@ def run_all(runs: List[Run], jobs: int, in_process: bool,
     return failed
 
 
-# --- the table ----------------------------------------------------------------
+# --- the table ---------------------------------------------------------------
 def load_results(results_dir: str) -> List[dict]:
     results = []
     for path in sorted(glob.glob(osp.join(results_dir, '*.json'))):
@@ -797,8 +805,9 @@ def machine_table(results: List[dict], machine: str) -> List[str]:
         f'({len(mine)} runs)', ''
     ]
     reference = [r for r in mine if r['arm'] == 'A']
-    ref_compute = (reference[0]['flops']['per_train_crop'] *
-                   reference[0]['max_iters'] if reference else None)
+    ref_compute = (
+        reference[0]['flops']['per_train_crop'] *
+        reference[0]['max_iters'] if reference else None)
     lines += [
         '| arm | what | T | iterations (search + train) | '
         'training compute (x A) | seeds | mIoU mean ± std | wall per run |',
@@ -813,8 +822,9 @@ def machine_table(results: List[dict], machine: str) -> List[str]:
         first = runs[0]
         compute = '—'
         if ref_compute:
-            ratio = (first['flops']['per_train_crop'] * first['max_iters'] /
-                     ref_compute)
+            ratio = (
+                first['flops']['per_train_crop'] * first['max_iters'] /
+                ref_compute)
             compute = f'{ratio:.2f}'
         seeds = sorted(values[key])
         frames = first['frames']
@@ -847,25 +857,24 @@ def machine_table(results: List[dict], machine: str) -> List[str]:
     if policies:
         first = Policy.from_dict(policies[0]['policy'])
         lines += [
-            '', 'Policies of the searching arms (derived) and the random arms: '
+            '',
+            'Policies of the searching arms (derived) and the random arms: '
             'per intermediate node '
             'the kept edges (op, magnitude per step, source; n2.. are the '
             'nodes, the clip is the last; [unused]: on no path to it), and '
             'the mean pixel displacement of each frame on the training crops:',
             '', '| arm | seed | mIoU | ' +
-            ' | '.join(f'n{n + 2}' for n in range(first.num_nodes)) +
-            ' | px per frame |',
-            '| --- | -: | -: | ' + ' | '.join('---'
-                                              for _ in range(first.num_nodes))
-            + ' | --- |'
+            ' | '.join(f'n{n + 2}'
+                       for n in range(first.num_nodes)) + ' | px per frame |',
+            '| --- | -: | -: | ' +
+            ' | '.join('---' for _ in range(first.num_nodes)) + ' | --- |'
         ]
         for r in sorted(policies, key=lambda r: (r['arm'], r['seed'])):
             policy = Policy.from_dict(r['policy'])
             name = r['arm'] + (f' draw {r["draw"]}' if 'draw' in r else '')
             shift = ', '.join(f'{d:.1f}' for d in r['displacement_px'])
             lines.append(f'| {name} | {r["seed"]} | {r["mIoU"]:.2f} | ' +
-                         ' | '.join(describe_policy(policy)) +
-                         f' | {shift} |')
+                         ' | '.join(describe_policy(policy)) + f' | {shift} |')
     return lines
 
 
@@ -963,13 +972,13 @@ def main(argv=None) -> int:
     start = time.time()
     work_root = osp.abspath(args.work_dir)
     schedule = default_schedule(args.max_iters, args.search_iters, args.smoke)
-    results_root = args.results or (
-        osp.join(work_root, 'results')
-        if args.smoke else osp.join(ROOT, 'results', 'camvid_evidence'))
+    results_root = args.results or (osp.join(work_root, 'results')
+                                    if args.smoke else osp.join(
+                                        ROOT, 'results', 'camvid_evidence'))
     results_dir = osp.join(osp.abspath(results_root), schedule.tag)
     work_dir = osp.join(work_root, schedule.tag)
-    data_dir = args.data_dir or (osp.join(work_root, 'data') if args.smoke
-                                 else osp.join(ROOT, 'data', 'camvid_cpu'))
+    data_dir = args.data_dir or (osp.join(work_root, 'data') if args.smoke else
+                                 osp.join(ROOT, 'data', 'camvid_cpu'))
     data_dir = osp.abspath(data_dir)
     machine = machine_info()
     failed: List[str] = []
@@ -978,9 +987,11 @@ def main(argv=None) -> int:
         ensure_data(args.camvid_root, data_dir)
         runs = make_runs(work_dir, results_dir, data_dir, args.arms, schedule,
                          machine['key'], args.draws)
-        print(f'machine {machine["key"]}: {machine["cpu"]}; '
-              f'{sum(not r.is_done() for r in runs)} of {len(runs)} runs to '
-              f'do; results in {results_dir}', flush=True)
+        print(
+            f'machine {machine["key"]}: {machine["cpu"]}; '
+            f'{sum(not r.is_done() for r in runs)} of {len(runs)} runs to '
+            f'do; results in {results_dir}',
+            flush=True)
         failed = run_all(runs, args.jobs, args.smoke, machine)
     text = table(load_results(results_dir))
     os.makedirs(results_dir, exist_ok=True)

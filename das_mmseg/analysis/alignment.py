@@ -15,7 +15,9 @@ import torch
 import torch.nn.functional as F
 
 
-def miou(pred: torch.Tensor, target: torch.Tensor, num_classes: int,
+def miou(pred: torch.Tensor,
+         target: torch.Tensor,
+         num_classes: int,
          ignore_index: int = 255) -> float:
     """mIoU as mmseg's IoUMetric: per class intersection over union over all
     pixels, ignored pixels left out, the mean over classes with a non-empty
@@ -24,13 +26,14 @@ def miou(pred: torch.Tensor, target: torch.Tensor, num_classes: int,
     pred, target = pred[keep], target[keep]
     intersect = torch.bincount(
         pred[pred == target], minlength=num_classes).double()
-    union = (torch.bincount(pred, minlength=num_classes) +
-             torch.bincount(target, minlength=num_classes)).double() - intersect
+    union = (torch.bincount(pred, minlength=num_classes) + torch.bincount(
+        target, minlength=num_classes)).double() - intersect
     present = union > 0
     return float((intersect[present] / union[present]).mean() * 100)
 
 
-def frame_labels(policy, labels: torch.Tensor,
+def frame_labels(policy,
+                 labels: torch.Tensor,
                  ignore_index: int = 255) -> torch.Tensor:
     """Each frame's content labels: the image's labels warped with the
     frame's affine (``Policy.frame_affines``), nearest neighbour,

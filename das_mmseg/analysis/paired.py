@@ -96,8 +96,8 @@ def paired_difference(first: str,
     diffs = [values_first[s] - values_second[s] for s in seeds]
     centre = mean(diffs)
     if len(diffs) < 2:
-        return PairedDifference(first, second, seeds, centre, None, None,
-                                None, confidence)
+        return PairedDifference(first, second, seeds, centre, None, None, None,
+                                confidence)
     std = stdev(diffs)
     half = t_quantile(1 - (1 - confidence) / 2,
                       len(diffs) - 1) * std / math.sqrt(len(diffs))

@@ -72,8 +72,8 @@ def random_policy(ops: Sequence[str],
         for source in sources:
             k = int(rng.integers(len(op_modules)))
             magnitude = (
-                float(magnitudes[edges[source], k])
-                if op_modules[k].has_magnitude else None)
+                float(magnitudes[edges[source],
+                                 k]) if op_modules[k].has_magnitude else None)
             kept.append((source, ops[k], magnitude))
         nodes.append(kept)
     return Policy(

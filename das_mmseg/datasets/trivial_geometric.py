@@ -36,8 +36,7 @@ class TrivialGeometricAugment(BaseTransform):
     """
 
     def __init__(self,
-                 ops: Sequence[str] = ('shift_x', 'shift_y', 'zoom',
-                                       'rotate'),
+                 ops: Sequence[str] = ('shift_x', 'shift_y', 'zoom', 'rotate'),
                  pad_val: float = 0,
                  seg_pad_val: int = 255) -> None:
         if isinstance(ops, str) or not ops:
@@ -59,8 +58,7 @@ class TrivialGeometricAugment(BaseTransform):
         upper (or lower) end of its range."""
         op = self.ops[op_index]
         end = op.init_range[1] if upper else op.init_range[0]
-        return op.identity_magnitude + strength * (end -
-                                                   op.identity_magnitude)
+        return op.identity_magnitude + strength * (end - op.identity_magnitude)
 
     def matrix(self, op_index: int, value: float, height: int,
                width: int) -> np.ndarray:

@@ -5,7 +5,6 @@ from .runner import DASEpochBasedTrainLoop, DASIterBasedTrainLoop
 
 __all__ = [
     'arch_step', 'search_diagnostics', 'Unrolled', 'CrashSafeCheckpointHook',
-    'DASPolicyHook', 'DASSearchHook',
-    'DASOptimWrapperConstructor', 'DASIterBasedTrainLoop',
-    'DASEpochBasedTrainLoop'
+    'DASPolicyHook', 'DASSearchHook', 'DASOptimWrapperConstructor',
+    'DASIterBasedTrainLoop', 'DASEpochBasedTrainLoop'
 ]

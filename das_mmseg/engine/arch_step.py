@@ -72,7 +72,8 @@ class Unrolled:
     decay ``λ``, per parameter group), so that α sees how the weights would
     follow it::
 
-        dα = ∇_α L_val(w', α) - ∇²_{α,w} L_train(w, α) · (ξ ⊙ ∇_w' L_val(w', α))
+        dα = ∇_α L_val(w', α)
+             - ∇²_{α,w} L_train(w, α) · (ξ ⊙ ∇_w' L_val(w', α))
 
     the second term by the central finite difference of DARTS,
     ``(∇_α L_train(w + r v, α) - ∇_α L_train(w - r v, α)) / 2r`` with
@@ -115,8 +116,8 @@ class Unrolled:
                 optimizer, torch.optim.SGD) else 0.0
             for p in group['params']:
                 if p.requires_grad:
-                    out.append((p, xi, momentum, group.get('weight_decay',
-                                                           0.0)))
+                    out.append(
+                        (p, xi, momentum, group.get('weight_decay', 0.0)))
         return out
 
     def hypergradient(
@@ -158,8 +159,7 @@ class Unrolled:
                     sides.append(
                         _mean_over_ranks(
                             _grads(
-                                batch_loss(model, self.weight_batch),
-                                params)))
+                                batch_loss(model, self.weight_batch), params)))
                 implicit = [(a - b) / (2 * r) for a, b in zip(*sides)]
         finally:
             with torch.no_grad():
@@ -200,15 +200,16 @@ def search_diagnostics(weights: torch.Tensor, alpha_grad: torch.Tensor,
     entropy = -(weights * weights.clamp(min=1e-30).log()).sum(-1)
     out = {
         'alpha_entropy':
-        float(entropy.mean()) / math.log(weights.shape[-1])
-        if weights.shape[-1] > 1 else 0.0
+        float(entropy.mean()) /
+        math.log(weights.shape[-1]) if weights.shape[-1] > 1 else 0.0
     }
     if 'identity' in op_names:
         grad = alpha_grad.detach().double()
         k = list(op_names).index('identity')
         scale = float(grad.abs().mean())
-        out['identity_pull'] = (float(
-            (grad.mean(-1) - grad[:, k]).mean()) / scale if scale > 0 else 0.0)
+        out['identity_pull'] = (
+            float((grad.mean(-1) - grad[:, k]).mean()) /
+            scale if scale > 0 else 0.0)
     return out
 
 
@@ -288,8 +289,7 @@ def arch_step(model: nn.Module,
             param.grad = grad
             if diagnostics is not None and param is cell.alpha:
                 diagnostics.update(
-                    search_diagnostics(cell.op_weights(), grad,
-                                       cell.op_names))
+                    search_diagnostics(cell.op_weights(), grad, cell.op_names))
         # inside arch_grad(): OptimWrapper's gradient clipping only sees
         # parameters that require grad
         optim_wrapper.step()

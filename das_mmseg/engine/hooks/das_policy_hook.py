@@ -49,9 +49,9 @@ class DASPolicyHook(Hook):
       ``das_alpha.png`` (softmax(α) per edge over the search, and the learned
       magnitudes' trajectories) with its data ``das_alpha.json`` (the op
       names, the recorded iterations, softmax(α) and magnitudes there, and
-      the diagnostics of every α step), ``das_clip.png`` (the clip the policy makes of
-      a training image, frames left to right, the reference frame framed
-      white), the policy's mean pixel displacement per frame
+      the diagnostics of every α step), ``das_clip.png`` (the clip the
+      policy makes of a training image, frames left to right, the reference
+      frame framed white), the policy's mean pixel displacement per frame
       (``das/displacement/frame<t>``), and a warning when every frame of the
       policy is the image.
 
@@ -164,9 +164,9 @@ class DASPolicyHook(Hook):
             atomic_write(written[-1], encode_png(rgb))
             runner.visualizer.add_image('das_alpha', rgb, step=runner.iter)
             written.append(osp.join(work_dir, 'das_alpha.json'))
-            atomic_write(written[-1],
-                         json.dumps(self._history_data(history,
-                                                       cell)).encode())
+            atomic_write(
+                written[-1],
+                json.dumps(self._history_data(history, cell)).encode())
         clip = self._sample_clip(runner, cell)
         montage = draw_clip(clip_to_rgb(clip, cell.space), cell.ref_frame)
         written.append(osp.join(work_dir, 'das_clip.png'))

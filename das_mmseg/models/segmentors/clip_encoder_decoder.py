@@ -264,7 +264,7 @@ class ClipEncoderDecoder(EncoderDecoder):
             return average_frames(logits, frames.num_frames)
         if self.fusion == 'reference':
             return logits.unflatten(0, (-1, frames.num_frames))[:,
-                                                                 self.ref_frame]
+                                                                self.ref_frame]
         logits = resize(
             logits,
             size=frames.size,
@@ -296,8 +296,8 @@ class ClipEncoderDecoder(EncoderDecoder):
             size=labels.shape[-2:],
             mode='bilinear',
             align_corners=head.align_corners)
-        log_p = F.log_softmax(logits, dim=1).unflatten(0,
-                                                       (-1, frames.num_frames))
+        log_p = F.log_softmax(
+            logits, dim=1).unflatten(0, (-1, frames.num_frames))
         divergence = targets * (targets.clamp(min=1e-12).log() - log_p)
         loss = divergence.sum() / targets.sum().clamp(min=1.0)
         weight = getattr(head.loss_decode, 'loss_weight', 1.0)
