@@ -543,12 +543,8 @@ def draw_random_policy(das_policy: dict, seed: int, draw: int):
         raise ValueError('the D policy records no magnitude_seed: its '
                          'magnitudes cannot be redrawn for R')
     cfg = das_cell_config()
-    cell = ClipCell(
-        ops=searched.ops,
-        num_frames=searched.num_frames,
-        ref_frame=searched.ref_frame,
-        num_nodes=searched.num_nodes,
-        progression=searched.progression,
+    cell = ClipCell.from_policy(
+        searched,
         magnitude_seed=searched.magnitude_seed,
         edges_per_node=cfg.get('edges_per_node', 2))
     return random_policy(

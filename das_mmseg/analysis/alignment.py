@@ -101,13 +101,7 @@ def perfect_segmenter_miou(policy,
     fused = probs.mean(1).argmax(1)
     reference = miou(fused, labels, num_classes, ignore_index)
 
-    cell = ClipCell(
-        ops=policy.ops,
-        num_frames=policy.num_frames,
-        ref_frame=policy.ref_frame,
-        progression=policy.progression,
-        num_nodes=policy.num_nodes,
-        policy=policy)
+    cell = ClipCell.from_policy(policy, policy=policy)
     onehot = (labels.unsqueeze(1) == torch.arange(num_classes).view(
         1, -1, 1, 1)).float()
     targets = cell.render_maps(onehot)  # (N, T, K, H, W)

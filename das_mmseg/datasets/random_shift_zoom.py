@@ -26,6 +26,33 @@ def _check_range(name: str, value, low_limit: float) -> Tuple[float, float]:
     return low, high
 
 
+def warp_affine(results: dict, matrix: np.ndarray, pad_val: float,
+                seg_pad_val: int) -> dict:
+    """Move ``results['img']`` (bilinear) and every map of ``seg_fields``
+    (nearest) by the (2, 3) forward matrix (source pixel -> output pixel),
+    keeping their size; ``pad_val`` / ``seg_pad_val`` where the source
+    ends."""
+    height, width = results['img'].shape[:2]
+    size = (width, height)
+    results['img'] = cv2.warpAffine(
+        results['img'],
+        matrix,
+        size,
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        # a scalar would pad only the first channel
+        borderValue=(pad_val, ) * 4)
+    for key in results.get('seg_fields', []):
+        results[key] = cv2.warpAffine(
+            results[key],
+            matrix,
+            size,
+            flags=cv2.INTER_NEAREST,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=seg_pad_val)
+    return results
+
+
 @TRANSFORMS.register_module()
 class RandomShiftZoom(BaseTransform):
     """Zoom about the image centre, then shift, with values drawn uniformly
@@ -84,24 +111,7 @@ class RandomShiftZoom(BaseTransform):
         shift_x, shift_y = np.random.uniform(*self.shift, size=2)
         height, width = results['img'].shape[:2]
         matrix = self.matrix(height, width, zoom, shift_x, shift_y)
-        size = (width, height)
-        results['img'] = cv2.warpAffine(
-            results['img'],
-            matrix,
-            size,
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT,
-            # a scalar would pad only the first channel
-            borderValue=(self.pad_val, ) * 4)
-        for key in results.get('seg_fields', []):
-            results[key] = cv2.warpAffine(
-                results[key],
-                matrix,
-                size,
-                flags=cv2.INTER_NEAREST,
-                borderMode=cv2.BORDER_CONSTANT,
-                borderValue=self.seg_pad_val)
-        return results
+        return warp_affine(results, matrix, self.pad_val, self.seg_pad_val)
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(prob={self.prob}, '

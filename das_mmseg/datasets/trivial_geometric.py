@@ -5,13 +5,13 @@ would pick to compare with DAS's clip.
 """
 from typing import Sequence
 
-import cv2
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
 from ..augment.ops import GeometricOp, build_ops
+from .random_shift_zoom import warp_affine
 
 
 @TRANSFORMS.register_module()
@@ -79,22 +79,7 @@ class TrivialGeometricAugment(BaseTransform):
         value = self.value(op_index, strength, upper)
         height, width = results['img'].shape[:2]
         matrix = self.matrix(op_index, value, height, width)
-        size = (width, height)
-        results['img'] = cv2.warpAffine(
-            results['img'],
-            matrix,
-            size,
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=(self.pad_val, ) * 4)  # every channel
-        for key in results.get('seg_fields', []):
-            results[key] = cv2.warpAffine(
-                results[key],
-                matrix,
-                size,
-                flags=cv2.INTER_NEAREST,
-                borderMode=cv2.BORDER_CONSTANT,
-                borderValue=self.seg_pad_val)
+        warp_affine(results, matrix, self.pad_val, self.seg_pad_val)
         results['trivial_geometric'] = (self.op_names[op_index], value)
         return results
 

@@ -272,6 +272,19 @@ class ClipCell(BaseModule):
                 raise type(e)(f'ClipCell: {message}') from None
             raise
 
+    @classmethod
+    def from_policy(cls, source: Policy, **kwargs) -> 'ClipCell':
+        """A cell of the ``source`` policy's space and clip layout (ops, T,
+        reference frame, progression, nodes); ``kwargs`` set the rest (e.g.
+        ``policy=source`` to render it, ``magnitude_seed``)."""
+        space = dict(
+            ops=source.ops,
+            num_frames=source.num_frames,
+            ref_frame=source.ref_frame,
+            progression=source.progression,
+            num_nodes=source.num_nodes)
+        return cls(**dict(space, **kwargs))
+
     # --- magnitudes ----------------------------------------------------------
     def _initial_magnitudes(self, given, seed: int) -> Tensor:
         """(E, K) drawn magnitudes, replaced by the given ones."""
