@@ -131,7 +131,8 @@ def logits_of(model, data: dict) -> torch.Tensor:
     ])
 
 
-@pytest.mark.parametrize('fusion', ['logits', 'features', 'aligned'])
+@pytest.mark.parametrize('fusion',
+                         ['logits', 'features', 'aligned', 'reference'])
 def test_at_one_frame_every_fusion_equals_the_2d_model(batch, fusion):
     clip_model = build(segmentor_cfg(fusion=fusion, aux=True))
     plain = build(segmentor_cfg(clip=False, aux=True), seed=1)
@@ -152,7 +153,8 @@ def test_at_one_frame_every_fusion_equals_the_2d_model(batch, fusion):
             rtol=1e-5)
 
 
-@pytest.mark.parametrize('fusion', ['logits', 'features', 'aligned'])
+@pytest.mark.parametrize('fusion',
+                         ['logits', 'features', 'aligned', 'reference'])
 def test_pipeline_clips_of_copies_equal_the_2d_model(batch, fusion):
     """A clip whose frames are all the image (identity affines) fuses to the
     2-D prediction, through the clip preprocessor, in tensor mode and in whole
@@ -407,7 +409,8 @@ def cell_cfg(num_frames: int, policy=None) -> dict:
         policy=policy)
 
 
-@pytest.mark.parametrize('fusion', ['logits', 'features', 'aligned'])
+@pytest.mark.parametrize('fusion',
+                         ['logits', 'features', 'aligned', 'reference'])
 def test_clip_cell_in_front_gives_finite_nonzero_gradients_to_alpha(
         batch, fusion):
     """Relaxed cell (for 'aligned': its discrete policy, whose α is not used,
@@ -500,9 +503,8 @@ def test_image_to_video_clips_are_fused_back_through_preprocessor_padding(
 def test_config_errors_name_the_bad_value():
     with pytest.raises(
             ValueError,
-            match=(
-                "fusion must be one of \\('logits', 'features', 'aligned'\\), "
-                "got 'max'")):
+            match=("fusion must be one of \\('logits', 'features', 'aligned', "
+                   "'reference'\\), got 'max'")):
         build(segmentor_cfg(fusion='max'))
     with pytest.raises(
             ValueError,
