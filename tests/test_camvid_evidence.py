@@ -481,6 +481,12 @@ def test_smoke_trains_every_arm_writes_results_and_tabulates_pairs(
             'per_train_crop'] > 0
     assert results['D_seed0']['step'] == 4 and results['A4_seed0']['step'] == 8
     assert results['A_seed0']['policy'] is None
+    # the search's diagnostics, from das_alpha.json
+    search = results['D_seed0']['search']
+    assert search['alpha_steps'] == 2 and 0 < search['alpha_entropy_end'] <= 1
+    assert 'implicit_ratio_median' not in search  # first-order steps
+    assert f'{search["identity_pull_mean"]:+.3f} |' in (
+        results_dir / 'table.md').read_text()
     assert results['D_seed0']['flops'][
         'per_train_crop'] > 3 * results['A_seed0']['flops']['per_train_crop']
     identity = Policy.from_dict(results['I_seed0']['policy'])

@@ -626,6 +626,33 @@ def count_run_flops(run: Run, checkpoint: str, in_process: bool) -> dict:
     return flops
 
 
+def search_summary(work_dir: str) -> Optional[dict]:
+    """What the search's diagnostics showed (``das_alpha.json`` of
+    ``DASPolicyHook``): the α steps, softmax(α)'s entropy at the end, the
+    mean identity pull, and for unrolled steps the median implicit /
+    direct ratio; None without the file."""
+    path = osp.join(work_dir, 'das_alpha.json')
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        steps = json.load(f)['diagnostics']
+    if not steps:
+        return None
+
+    def values(key):
+        return sorted(s[key] for s in steps if key in s)
+
+    summary = dict(
+        alpha_steps=len(steps),
+        alpha_entropy_end=steps[-1].get('alpha_entropy'),
+        identity_pull_mean=(sum(values('identity_pull')) /
+                            max(len(values('identity_pull')), 1)))
+    ratios = values('implicit_ratio')
+    if ratios:
+        summary['implicit_ratio_median'] = ratios[len(ratios) // 2]
+    return summary
+
+
 def train(run: Run, in_process: bool, machine: dict) -> dict:
     """Train one run (or resume it) and write its result JSON."""
     from das_mmseg.augment.policy import Policy
@@ -662,6 +689,7 @@ def train(run: Run, in_process: bool, machine: dict) -> dict:
     if run.arm.policy == 'search':
         policy = Policy.load(osp.join(run.work_dir,
                                       'das_policy.json')).to_dict()
+        result['search'] = search_summary(run.work_dir)
     checkpoint = osp.join(run.work_dir, f'iter_{run.total_iters}.pth')
     displacement = None
     if policy is not None:
@@ -860,18 +888,33 @@ def machine_table(results: List[dict], machine: str) -> List[str]:
             'nodes, the clip is the last; [unused]: on no path to it), and '
             'the mean pixel displacement of each frame on the training crops:',
             '', '| arm | seed | mIoU | ' +
-            ' | '.join(f'n{n + 2}'
-                       for n in range(first.num_nodes)) + ' | px per frame |',
-            '| --- | -: | -: | ' +
-            ' | '.join('---' for _ in range(first.num_nodes)) + ' | --- |'
+            ' | '.join(f'n{n + 2}' for n in range(first.num_nodes)) +
+            ' | px per frame | search: α entropy at the end, mean identity '
+            'pull (, median implicit/direct) |', '| --- | -: | -: | ' +
+            ' | '.join('---'
+                       for _ in range(first.num_nodes)) + ' | --- | --- |'
         ]
         for r in sorted(policies, key=lambda r: (r['arm'], r['seed'])):
             policy = Policy.from_dict(r['policy'])
             name = r['arm'] + (f' draw {r["draw"]}' if 'draw' in r else '')
             shift = ', '.join(f'{d:.1f}' for d in r['displacement_px'])
             lines.append(f'| {name} | {r["seed"]} | {r["mIoU"]:.2f} | ' +
-                         ' | '.join(describe_policy(policy)) + f' | {shift} |')
+                         ' | '.join(describe_policy(policy)) + f' | {shift} | '
+                         f'{describe_search(r.get("search"))} |')
     return lines
+
+
+def describe_search(summary: Optional[dict]) -> str:
+    """The search diagnostics of a result, or a dash."""
+    if not summary:
+        return '—'
+    parts = [
+        f'{summary["alpha_entropy_end"]:.4f}',
+        f'{summary["identity_pull_mean"]:+.3f}'
+    ]
+    if 'implicit_ratio_median' in summary:
+        parts.append(f'{summary["implicit_ratio_median"]:.2f}')
+    return ', '.join(parts)
 
 
 def compact_seeds(seeds: Sequence[int]) -> str:
