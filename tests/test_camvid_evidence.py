@@ -555,3 +555,31 @@ def test_an_interrupted_run_resumes_and_r_waits_for_d(tmp_path, monkeypatch):
     assert 'R_seed1_draw0' not in names
     r0 = next(done for name, done in started if name == 'R_seed0_draw0')
     assert 'D_seed0' in r0  # D's result existed when R started
+
+
+@pytest.mark.slow
+def test_the_arms_of_issue_17_run_their_variants(tmp_path):
+    """DU: D with second-order α steps; DW, IW, RW: D, I, R with the warped
+    objective (read with the reference frame); RW draws from DW."""
+    from mmengine.config import Config
+    tool = load_tool()
+    arms = tool.parse_arms(['DU', 'IW', 'RW'], [5])
+    assert arms == {'DU': [5], 'IW': [5], 'RW': [5], 'DW': [5]}
+    runs = {
+        r.name: r
+        for r in tool.make_runs(
+            str(tmp_path), str(tmp_path / 'results'), 'data/x', arms,
+            tool.Schedule(search_iters=7, max_iters=40), 'mach1')
+    }
+    assert runs['RW_seed5_draw0'].depends_on is runs['DW_seed5']
+    for name, run in runs.items():
+        cfg = Config.fromfile(run.config)
+        cfg.merge_from_dict(run.options)
+        warped = name.startswith(('DW', 'IW', 'RW'))
+        assert cfg.model.get(
+            'loss_target',
+            'reference') == ('warped' if warped else 'reference')
+        assert cfg.model.get('fusion') == ('reference' if warped else 'logits')
+        assert cfg.train_cfg.get('unrolled', False) == (name == 'DU_seed5')
+        assert cfg.train_cfg.mode == ('search_and_train' if name.startswith(
+            ('DU', 'DW')) else 'train')
