@@ -333,6 +333,13 @@ def test_image_twin_removes_cell_frames_and_temporal_modules():
         for k, v in cfg.model.backbone.items() if k != 'temporal'
     }
     assert image_twin(implicit).backbone.temporal is None
+    # the warped objective needs a cell: the twin compares with the labels
+    warped = image_twin(dict(cfg.model, loss_target='warped'))
+    assert warped.loss_target == 'reference'
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    init_default_scope('mmseg')
+    assert MODELS.build(warped).loss_target == 'reference'
 
 
 # ---- confusion matrix ------------------------------------------------------

@@ -454,7 +454,7 @@ def test_smoke_trains_every_arm_writes_results_and_tabulates_pairs(
     argv = [
         str(camvid), '--work-dir',
         str(work), '--smoke', '--arms', 'D=0-1', 'I=0-1', 'R=0', 'A=0', 'A4=0',
-        'TA=0'
+        'TA=0', 'DW=0', 'RW=0'
     ]
     assert tool.main(argv) == 0
     out = capsys.readouterr().out
@@ -471,8 +471,11 @@ def test_smoke_trains_every_arm_writes_results_and_tabulates_pairs(
     }
     assert sorted(results) == sorted([
         'D_seed0', 'D_seed1', 'I_seed0', 'I_seed1', 'R_seed0_draw0', 'A_seed0',
-        'A4_seed0', 'TA_seed0'
+        'A4_seed0', 'TA_seed0', 'DW_seed0', 'RW_seed0_draw0'
     ])
+    # the warped arms: RW draws from DW's space
+    assert Policy.from_dict(results['RW_seed0_draw0']['policy']) == (
+        tool.draw_random_policy(results['DW_seed0']['policy'], 0, 0))
     for name, result in results.items():
         assert result['machine'] == machine and result['cpu']
         assert 0 <= result['mIoU'] <= 100 and result['wall_s'] > 0
@@ -515,7 +518,7 @@ def test_smoke_trains_every_arm_writes_results_and_tabulates_pairs(
     # finished runs are skipped; --table-only trains nothing
     assert tool.main(argv) == 0
     out = capsys.readouterr().out
-    assert out.count('done, skipped') == 8 and ': start' not in out
+    assert out.count('done, skipped') == 10 and ': start' not in out
     assert tool.main(argv + ['--table-only']) == 0
     assert table.strip() in capsys.readouterr().out
 

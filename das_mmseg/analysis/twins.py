@@ -16,8 +16,9 @@ def is_clip_model(model_cfg: dict) -> bool:
 def image_twin(model_cfg: dict) -> Optional[ConfigDict]:
     """The image baseline of a clip model config, or None for an image model.
 
-    The clip cell is removed, T becomes 1 and the backbone's temporal modules
-    are switched off (``temporal=None``, ``num_segments=1``): a clip model with
+    The clip cell is removed, T becomes 1, a ``loss_target`` is the
+    reference frame's (with one frame the two objectives agree up to the
+    loss's averaging), and the backbone's temporal modules are switched off (``temporal=None``, ``num_segments=1``): a clip model with
     one frame and no temporal modules is exactly its 2-D network (mmseg's
     ``EncoderDecoder``, mmpretrain's ``ImageClassifier``), with the same heads
     and data preprocessor. This is how ``configs/das_demo_baseline.py`` is
@@ -35,6 +36,9 @@ def image_twin(model_cfg: dict) -> Optional[ConfigDict]:
     twin = ConfigDict(copy.deepcopy(dict(model_cfg)))
     twin.clip_cell = None
     twin.num_frames = 1
+    if 'loss_target' in twin:
+        # one frame: the reference frame's labels are its labels
+        twin.loss_target = 'reference'
     backbone = twin.get('backbone') or {}
     if 'temporal' in backbone or _is_video_backbone(backbone.get('type')):
         backbone['temporal'] = None
