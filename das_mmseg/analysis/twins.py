@@ -18,7 +18,8 @@ def image_twin(model_cfg: dict) -> Optional[ConfigDict]:
 
     The clip cell is removed, T becomes 1, a ``loss_target`` is the
     reference frame's (with one frame the two objectives agree up to the
-    loss's averaging), and the backbone's temporal modules are switched off (``temporal=None``, ``num_segments=1``): a clip model with
+    loss's averaging), and the backbone's temporal modules are switched off
+    (``temporal=None``, ``num_segments=1``): a clip model with
     one frame and no temporal modules is exactly its 2-D network (mmseg's
     ``EncoderDecoder``, mmpretrain's ``ImageClassifier``), with the same heads
     and data preprocessor. This is how ``configs/das_demo_baseline.py`` is
