@@ -172,11 +172,12 @@ def fuse_aligned(logits: Tensor,
         grid = F.affine_grid(
             invert_affines(affines[moving]), [int(moving.sum()), k + 1, h, w],
             align_corners=False)
+        # autocast runs grid_sample in float32: back to the logits' dtype
         warped[moving] = F.grid_sample(
             stacked[moving],
             grid,
             mode='bilinear',
             padding_mode='zeros',
-            align_corners=False)
+            align_corners=False).to(warped.dtype)
     warped = warped.unflatten(0, (n, t)).sum(dim=1)
     return warped[:, :k] / warped[:, k:].clamp_min(eps)

@@ -132,7 +132,9 @@ class GateShiftFuse(TemporalModule):
         pooled = pooled.permute(0, 2, 3, 4, 1).reshape(n, 4, g // 2, t)
         weight = torch.sigmoid(self.fuse_conv(pooled))  # (N, 2, g/2, T)
         weight = weight.permute(0, 3, 1, 2).reshape(n, t, 2, g // 2, 1, 1)
-        fused = torch.lerp(residual, shifted, weight)
+        # under autocast the conv's weight is in the lower precision, the
+        # features not: lerp takes one dtype
+        fused = torch.lerp(residual, shifted, weight.to(residual.dtype))
         return torch.cat((fused.view(n * t, g, h, w), rest), dim=1)
 
     def extra_repr(self) -> str:
