@@ -9,8 +9,9 @@ import copy
 
 import pytest
 import torch
-from test_clip_segmentor import (batch, build, cell_cfg,  # noqa: F401
-                                 losses_of, segmentor_cfg, shift_policy)
+from test_clip_segmentor import cell_cfg  # noqa: F401
+from test_clip_segmentor import (batch, build, losses_of, segmentor_cfg,
+                                 shift_policy)
 
 from das_mmseg.augment import Policy, render_policy
 from das_mmseg.models import ClipCell
@@ -22,7 +23,10 @@ BF16 = dict(device_type='cpu', dtype=torch.bfloat16)
 def relaxed_cell(sampling='mixture', policy=None):
     torch.manual_seed(0)
     cell = ClipCell(
-        num_frames=4, num_nodes=3, sampling=sampling, magnitude_seed=1,
+        num_frames=4,
+        num_nodes=3,
+        sampling=sampling,
+        magnitude_seed=1,
         policy=policy).train()
     with torch.no_grad():
         cell.alpha.normal_()
@@ -92,8 +96,10 @@ def test_fusions_follow_dtype_and_device():
     fused = fuse_aligned(logits, affines)
     assert fused.dtype == torch.float64 and fused.shape == (2, 5, 16, 16)
     torch.testing.assert_close(
-        fuse_aligned(logits.float(), affines.float()), fused.float(),
-        atol=1e-5, rtol=0)
+        fuse_aligned(logits.float(), affines.float()),
+        fused.float(),
+        atol=1e-5,
+        rtol=0)
     assert average_frames(logits.flatten(0, 1).bfloat16(),
                           3).dtype == torch.bfloat16
     meta = average_frames(torch.empty(6, 5, 4, 4, device='meta'), 3)
@@ -106,8 +112,7 @@ def test_the_segmentor_trains_in_float64_and_under_bf16_autocast(
     policy = shift_policy(3) if fusion == 'aligned' else None
     model = build(
         segmentor_cfg(
-            fusion=fusion, video=True, clip_cell=cell_cfg(3,
-                                                          policy))).train()
+            fusion=fusion, video=True, clip_cell=cell_cfg(3, policy))).train()
     reference = losses_of(model, batch)['decode.loss_ce']
     double = copy.deepcopy(model).double()
     data = copy.deepcopy(batch)
