@@ -9,8 +9,8 @@ import copy
 
 import pytest
 import torch
-from test_clip_segmentor import cell_cfg  # noqa: F401
-from test_clip_segmentor import (batch, build, losses_of, segmentor_cfg,
+from test_clip_segmentor import batch  # noqa: F401 (a fixture)
+from test_clip_segmentor import (build, cell_cfg, losses_of, segmentor_cfg,
                                  shift_policy)
 
 from das_mmseg.augment import Policy, render_policy
