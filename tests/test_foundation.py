@@ -6,6 +6,7 @@ import os
 import os.path as osp
 import pickle
 import re
+import subprocess
 import sys
 
 import numpy as np
@@ -328,6 +329,29 @@ def test_dist_train_two_processes_on_cpu(tmp_path):
     # the 16 val images split over 2 ranks
     assert 'Iter(val) [8/8]' in log and 'mIoU' in log
     assert osp.isfile(osp.join(wd, 'iter_10.pth'))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not osp.isfile(osp.join(ROOT, '.venv', 'bin', 'python')),
+    reason='the project .venv (make env) is not there')
+def test_dist_scripts_find_the_project_venv_without_python_set():
+    """PYTHON unset and no python with torch on the PATH: the launcher
+    takes .venv/bin/python (the run gets as far as train.py's own check of
+    the config path)."""
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHON'}
+    env['PATH'] = '/usr/bin:/bin'
+    proc = subprocess.run(
+        [osp.join(ROOT, 'tools', 'dist_train.sh'), 'configs/no_such.py', '1'],
+        cwd=ROOT,
+        env=dict(env, PORT='29733'),
+        capture_output=True,
+        text=True,
+        timeout=300)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "No module named 'torch'" not in log
+    assert 'configs/no_such.py' in log and 'FileNotFoundError' in log
 
 
 @pytest.mark.slow
