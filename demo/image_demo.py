@@ -14,7 +14,13 @@ a window). ``--out-pred`` writes the predicted class ids as a PNG (as
 """
 import os.path as osp
 import sys
+import warnings
 from argparse import ArgumentParser
+
+# setuptools' deprecation notice for pkg_resources, printed by the OpenMMLab
+# packages when they are imported, says nothing about this run
+warnings.filterwarnings(
+    'ignore', message='pkg_resources is deprecated', category=UserWarning)
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 

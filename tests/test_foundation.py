@@ -375,3 +375,14 @@ def test_benchmark_foundation_reports_ratios():
                ) and figures['device'].startswith('cpu')
     assert pickle.loads(pickle.dumps(figures))  # plain data only
     assert sys.executable
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    'tool', ['tools/train.py', 'tools/test.py', 'demo/image_demo.py'])
+def test_entry_points_print_no_pkg_resources_notice(tool):
+    """The OpenMMLab packages import pkg_resources, whose deprecation notice
+    (4-6 lines) came before anything of ours; the entry points filter it."""
+    proc = run_tool([tool, '--help'])
+    assert 'usage:' in proc.stdout
+    assert 'pkg_resources' not in proc.stdout + proc.stderr

@@ -74,9 +74,15 @@ import re
 import subprocess
 import sys
 import time
+import warnings
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
+
+# setuptools' deprecation notice for pkg_resources, printed by the OpenMMLab
+# packages when they are imported, says nothing about this run
+warnings.filterwarnings(
+    'ignore', message='pkg_resources is deprecated', category=UserWarning)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)  # run from a checkout without installing

@@ -14,6 +14,12 @@ import argparse
 import os
 import os.path as osp
 import sys
+import warnings
+
+# setuptools' deprecation notice for pkg_resources, printed by the OpenMMLab
+# packages when they are imported, says nothing about this run
+warnings.filterwarnings(
+    'ignore', message='pkg_resources is deprecated', category=UserWarning)
 
 # run from a checkout without installing
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
