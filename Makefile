@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.das_mmseg_installed
 PYTEST_ARGS ?=
 
-.PHONY: env demo test test-fast lint benchmark clean
+.PHONY: env demo test test-fast lint benchmark evidence clean
 env: $(STAMP)
 
 $(STAMP): requirements/torch.txt requirements/build.txt requirements/runtime.txt requirements/tests.txt \
@@ -33,6 +33,11 @@ lint: env
 
 benchmark: env
 	$(PY) tools/benchmark.py foundation
+
+# The CamVid ablation (README, "CamVid evidence"): the default arms and seeds, resumable; CAMVID is the SegNet release.
+CAMVID ?= ../shared/data/camvid
+evidence: env
+	$(PY) tools/camvid_evidence.py $(CAMVID) --jobs 2
 
 clean:
 	rm -rf work_dirs .pytest_cache
