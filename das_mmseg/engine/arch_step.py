@@ -10,7 +10,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 from mmengine.dist import all_reduce, get_world_size
-from mmengine.optim import OptimWrapper
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
 from .utils import clip_cell_of, parameter_names, unwrap_model
 
@@ -229,7 +229,17 @@ def arch_step(model: nn.Module,
     forward. Under a distributed run the gradients and the loss are averaged
     over the ranks in one all-reduce, so every rank takes the same step and α
     stays identical everywhere (the forward runs on the unwrapped model: DDP
-    does not see it). The step runs in full precision (no autocast).
+    does not see it).
+
+    Precision: with a plain ``OptimWrapper`` the step runs in full precision
+    (autocast off). With an ``AmpOptimWrapper`` (``--amp``:
+    :class:`DASOptimWrapperConstructor` gives the policy one when the
+    weights have one) the forward runs under its autocast, the loss is
+    scaled by the policy wrapper's own ``GradScaler`` before the gradients
+    are taken, and a step whose scaled gradients overflow is skipped by the
+    scaler (the scale backs off) instead of raising; the second-order step
+    is refused there (its finite difference needs full-precision
+    gradients).
 
     Args:
         model (nn.Module): The model (``BaseModel`` with a data preprocessor
@@ -253,16 +263,34 @@ def arch_step(model: nn.Module,
 
     Raises:
         FloatingPointError: The loss, a gradient or an updated parameter is
-            not finite; the message names the parameter and the iteration.
+            not finite; the message names the parameter and the iteration
+            (under loss scaling, non-finite gradients are the scaler's to
+            skip).
+        ValueError: ``unrolled`` with an ``AmpOptimWrapper``.
     """
     model = unwrap_model(model)
     cell = clip_cell_of(model, 'arch_step')
     params = list(cell.arch_parameters())
     names = parameter_names(model, params)
-    with cell.arch_grad(), frozen_buffers(model):
+    scaler = (
+        optim_wrapper.loss_scaler
+        if isinstance(optim_wrapper, AmpOptimWrapper) else None)
+    if scaler is not None and unrolled is not None:
+        raise ValueError(
+            'arch_step: the second-order step (train_cfg.unrolled) does not '
+            'run under mixed precision (an AmpOptimWrapper for the policy): '
+            'its finite difference needs full-precision gradients; drop '
+            '--amp or set train_cfg.unrolled=False')
+    # a plain wrapper's step is full precision even inside an autocast
+    # region; an AmpOptimWrapper's is under its autocast
+    precision = (
+        torch.autocast(cell.alpha.device.type, enabled=False)
+        if scaler is None else optim_wrapper.optim_context(model))
+    with cell.arch_grad(), frozen_buffers(model), precision:
         if unrolled is None:
             loss = batch_loss(model, data_batch)
-            grads = _grads(loss, params)
+            grads = _grads(
+                loss if scaler is None else scaler.scale(loss), params)
         else:
             loss, grads, sizes = unrolled.hypergradient(
                 model, params, data_batch)
@@ -278,20 +306,26 @@ def arch_step(model: nn.Module,
             raise FloatingPointError(
                 f'arch_step: the search loss is {search_loss} at iteration '
                 f'{iteration}; the policy parameters cannot be updated')
+        # the scaler's factor (a power of two: dividing by it is exact)
+        unscale = 1.0 if scaler is None else 1.0 / scaler.get_scale()
         offset = 0
         for param, name in zip(params, names):
             grad = flat[offset:offset + param.numel()].view_as(param)
             offset += param.numel()
-            if not torch.isfinite(grad).all():
+            finite = bool(torch.isfinite(grad).all())
+            if not finite and scaler is None:
                 raise FloatingPointError(
                     f'arch_step: the gradient of {name} holds '
                     f'{_first_non_finite(grad)} at iteration {iteration}')
             param.grad = grad
-            if diagnostics is not None and param is cell.alpha:
+            if (diagnostics is not None and param is cell.alpha and finite):
                 diagnostics.update(
-                    search_diagnostics(cell.op_weights(), grad, cell.op_names))
+                    search_diagnostics(cell.op_weights(), grad * unscale,
+                                       cell.op_names))
         # inside arch_grad(): OptimWrapper's gradient clipping only sees
-        # parameters that require grad
+        # parameters that require grad. AmpOptimWrapper.step unscales the
+        # gradients, skips the update if they overflowed and updates the
+        # scale.
         optim_wrapper.step()
         optim_wrapper.zero_grad()
     for param, name in zip(params, names):

@@ -78,6 +78,15 @@ class DASOptimWrapperConstructor:
       toward anything the paper asks for) and learning rate ``magnitude_lr``
       (default: the policy optimizer's).
 
+    Mixed precision: when the weights' wrapper is an ``AmpOptimWrapper``
+    (``tools/train.py --amp``) and the policy's is a plain ``OptimWrapper``,
+    the policy gets an ``AmpOptimWrapper`` too, with the weights' ``dtype``
+    (the α step runs under the same autocast) and a ``GradScaler`` of its own
+    (``loss_scale='dynamic'``: the α loss has its own range, and the two
+    scales are saved and resumed apart, under
+    ``optim_wrapper.policy.loss_scaler`` in the checkpoint). A policy
+    wrapper of another type is built as given.
+
     Example::
 
         optim_wrapper = dict(
@@ -134,6 +143,20 @@ class DASOptimWrapperConstructor:
         self.weight_constructor = _WeightOptimWrapperConstructor(
             weight_cfg, paramwise_cfg)
 
+    def _policy_wrapper_cfg(self) -> dict:
+        """The policy wrapper's config: as given, or following the weights'
+        mixed precision (see the class docstring)."""
+        policy_cfg = copy.deepcopy(self.policy_cfg)
+        policy_cfg.setdefault('type', 'OptimWrapper')
+        weight_cfg = self.weight_constructor.optim_wrapper_cfg
+        if (weight_cfg.get('type') == 'AmpOptimWrapper'
+                and policy_cfg['type'] == 'OptimWrapper'):
+            policy_cfg.update(
+                type='AmpOptimWrapper',
+                loss_scale='dynamic',
+                dtype=weight_cfg.get('dtype'))
+        return policy_cfg
+
     def __call__(self, model: nn.Module) -> OptimWrapperDict:
         model = unwrap_model(model)
         cell = clip_cell_of(model, 'DASOptimWrapperConstructor')
@@ -149,8 +172,7 @@ class DASOptimWrapperConstructor:
 
         weights = self.weight_constructor(model)
 
-        policy_cfg = copy.deepcopy(self.policy_cfg)
-        policy_cfg.setdefault('type', 'OptimWrapper')
+        policy_cfg = self._policy_wrapper_cfg()
         optimizer_cfg = policy_cfg.pop('optimizer')
         magnitude_ids = {id(p) for p in magnitudes}
         groups = [dict(params=[p for p in arch if id(p) not in magnitude_ids])]

@@ -53,7 +53,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from mmengine.dist import broadcast, get_world_size
 from mmengine.logging import print_log
-from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 from mmengine.registry import LOOPS
 from mmengine.runner import (EpochBasedTrainLoop, IterBasedTrainLoop,
                              set_random_seed)
@@ -633,6 +633,14 @@ class DASLoopMixin:
          self._weight_schedulers) = split_optim_wrappers(
              runner.optim_wrapper, runner.param_schedulers,
              runner.cfg.get('param_scheduler'), self.mode, name)
+        if (self.unrolled is not None and self.mode != 'train'
+                and isinstance(self._policy_wrapper, AmpOptimWrapper)):
+            raise ValueError(
+                f'{name}: train_cfg.unrolled (the second-order α step) does '
+                'not run under mixed precision (the policy wrapper is an '
+                'AmpOptimWrapper, from --amp): its finite difference needs '
+                'full-precision gradients; drop --amp or set '
+                'train_cfg.unrolled=False')
         arch = list(self.cell.arch_parameters())
         if any(p.requires_grad for p in arch):
             raise RuntimeError(
