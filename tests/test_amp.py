@@ -39,8 +39,7 @@ def amp_on_cpu(monkeypatch):
 def amp_policy(model, init_scale, lr=1.0):
     """An AmpOptimWrapper over the toy's α (SGD: the step is -lr * grad)."""
     wrapper = AmpOptimWrapper(
-        optimizer=torch.optim.SGD(
-            model.clip_cell.arch_parameters(), lr=lr),
+        optimizer=torch.optim.SGD(model.clip_cell.arch_parameters(), lr=lr),
         dtype='bfloat16',
         loss_scale=dict(init_scale=init_scale))
     return wrapper
@@ -107,8 +106,7 @@ def test_the_alpha_step_runs_under_autocast_and_steps_unscaled(amp_on_cpu):
     # the scale is a power of two: the same gradient, unscaled, exactly
     torch.testing.assert_close(steps[2.0**12], steps[1.0], rtol=0, atol=0)
     # and the bf16 step is the fp32 one up to bf16 rounding
-    torch.testing.assert_close(
-        steps[1.0], fp32 - before, rtol=5e-2, atol=1e-4)
+    torch.testing.assert_close(steps[1.0], fp32 - before, rtol=5e-2, atol=1e-4)
     assert steps[1.0].abs().sum() > 0
 
 

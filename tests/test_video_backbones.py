@@ -267,3 +267,39 @@ def test_gradient_checkpointing_gives_the_same_gradients(depth, temporal):
     for a, b in zip(*grads):
         # float rounding differs elementwise (summation order): compare norms
         assert (b - a).norm() <= 1e-4 * a.norm() + 1e-7
+
+
+@pytest.mark.parametrize('depth', [18, 50])
+def test_the_alpha_gradient_goes_through_checkpointed_blocks(depth):
+    """The α step takes ``torch.autograd.grad(loss, α)``, which mmseg's
+    reentrant checkpoint refuses; with ``with_cp=True`` the video backbone's
+    blocks checkpoint without reentry, and α's gradient is the plain
+    backbone's."""
+    from das_mmseg.models import ClipCell
+    cfg = dict(
+        type='VideoResNetV1c',
+        depth=depth,
+        num_segments=3,
+        base_channels=16,
+        stem_channels=16)
+    torch.manual_seed(0)
+    plain = MODELS.build(cfg)
+    checkpointed = MODELS.build(dict(cfg, with_cp=True))
+    checkpointed.load_state_dict(plain.state_dict())
+    plain.train()  # mmseg's ResNet.train returns None
+    checkpointed.train()
+    assert checkpointed.with_cp and not any(
+        getattr(m, 'with_cp', False)
+        for m in checkpointed.modules() if m is not checkpointed)
+    cell = ClipCell(num_frames=3, num_nodes=2, magnitude_seed=0).train()
+    with torch.no_grad():
+        cell.alpha.normal_()
+    images = torch.rand(2, 3, 32, 32)
+    grads = []
+    for backbone in (plain, checkpointed):
+        with cell.arch_grad():
+            clip = cell(images).flatten(0, 1)
+            loss = sum(out.square().mean() for out in backbone(clip))
+            grads.append(torch.autograd.grad(loss, [cell.alpha])[0])
+    assert grads[0].abs().sum() > 0
+    torch.testing.assert_close(grads[1], grads[0], rtol=1e-4, atol=1e-7)

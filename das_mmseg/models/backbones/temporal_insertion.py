@@ -8,10 +8,13 @@ Parameter names stay those of the 2-D backbone, so its checkpoints load
 unchanged and only the temporal modules' own parameters
 (``...conv2.temporal.*``) are new.
 """
+import functools
 from typing import List, Optional, Sequence, Tuple
 
+import torch
 from mmengine.registry import Registry
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from ..temporal import TemporalModule
 from ..temporal.base import check_num_segments
@@ -61,6 +64,33 @@ class TemporalConv2d(nn.Conv2d):
         if self.position == 'input':
             return super().forward(self.temporal(x))
         return self.temporal(super().forward(x))
+
+
+class NonReentrantCheckpoint:
+    """Gradient checkpointing of a block with torch's non-reentrant
+    checkpoint: its whole forward (temporal module included) is recomputed
+    in the backward pass.
+
+    mmseg's and mmpretrain's blocks checkpoint (``with_cp=True``) with the
+    reentrant variant, which cannot give ``torch.autograd.grad(loss,
+    inputs)``: the α step, which differentiates the search loss with respect
+    to the clip cell's parameters only, failed on it ("When
+    use_reentrant=True, torch.utils.checkpoint is incompatible with .grad()").
+    The non-reentrant checkpoint gives the same gradients (and, like the
+    reentrant one, updates BN running statistics again when it recomputes).
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.requires_grad and torch.is_grad_enabled():
+            return checkpoint(super().forward, x, use_reentrant=False)
+        return super().forward(x)
+
+
+@functools.lru_cache(maxsize=None)
+def non_reentrant_variant(block_cls: type) -> type:
+    """``block_cls`` checkpointed by :class:`NonReentrantCheckpoint`."""
+    return type(f'Checkpointed{block_cls.__name__}',
+                (NonReentrantCheckpoint, block_cls), {'__module__': __name__})
 
 
 class VideoBackboneMixin:
@@ -149,8 +179,20 @@ class VideoBackboneMixin:
                     setattr(owner, name,
                             TemporalConv2d(conv, module, position))
         self.num_segments = num_segments
+        if getattr(self, 'with_cp', False):
+            self._checkpoint_without_reentry()
         # the 2-D __init__ froze its stages before the temporal modules existed
         self._freeze_stages()
+
+    def _checkpoint_without_reentry(self) -> None:
+        """``with_cp=True``: every block the 2-D backbone built with
+        ``with_cp`` checkpoints with :class:`NonReentrantCheckpoint` instead
+        of its own reentrant checkpoint (its class becomes the variant; its
+        parameters and state dict stay as they are)."""
+        for block in self.modules():
+            if block is not self and getattr(block, 'with_cp', False):
+                block.with_cp = False
+                block.__class__ = non_reentrant_variant(type(block))
 
     def temporal_sites(
             self) -> List[List[Tuple[nn.Module, str, nn.Module, str]]]:
