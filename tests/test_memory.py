@@ -79,16 +79,17 @@ def test_the_count_agrees_with_the_resident_memory_of_a_real_step():
     meta device's count equals the CPU's, and the resident set grows by the
     counted transient memory within 25 % (freed activations leave the
     resident set at once with a fixed mmap threshold)."""
-    args = ['tools/benchmark.py', 'memory', '--pairs', 'voc', '--size', '64',
-            '64', '--batch', '1', '--no-cp', '--json']
+    args = [
+        'tools/benchmark.py', 'memory', '--pairs', 'voc', '--size', '64', '64',
+        '--batch', '1', '--no-cp', '--json'
+    ]
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536')
     real = json.loads(
         run_tool(args + ['--device', 'cpu', '--rss'], env=env).stdout)
     meta = json.loads(run_tool(args).stdout)
     (real, ), (meta, ) = real.values(), meta.values()
-    assert [r['candidate'] for r in real['rows']] == [
-        'image baseline', 'DAS, weight step', 'DAS, α step'
-    ]
+    assert [r['candidate'] for r in real['rows']
+            ] == ['image baseline', 'DAS, weight step', 'DAS, α step']
     for a, b in zip(real['rows'], meta['rows']):
         assert a['peak_gib'] == pytest.approx(b['peak_gib'], rel=1e-4)
         assert a['peak_gib'] > a['persistent_gib'] > 0

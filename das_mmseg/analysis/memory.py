@@ -152,11 +152,12 @@ def synthetic_batch(batch_size: int, size, num_classes: int,
     return dict(inputs=inputs, data_samples=samples)
 
 
-def training_memory(model: nn.Module,
-                    batch: dict,
-                    weight_optimizer: torch.optim.Optimizer,
-                    policy_optimizer: Optional[torch.optim.Optimizer] = None
-                    ) -> Dict[str, StepMemory]:
+def training_memory(
+    model: nn.Module,
+    batch: dict,
+    weight_optimizer: torch.optim.Optimizer,
+    policy_optimizer: Optional[torch.optim.Optimizer] = None
+) -> Dict[str, StepMemory]:
     """The memory of a segmentor's training steps on ``batch``.
 
     - ``'weight step'``: the data preprocessor, the loss, its backward and

@@ -38,8 +38,9 @@ HELP = ('memory of a DAS training step at the paper\'s sizes (meta device) '
         'vs the image baseline and 40/80 GB GPUs')
 
 PAIRS = {
-    'voc': ('configs/das/das-pspnet_gsf-r50-d8-t8_4xb4-40k_voc12aug-380x380.py',
-            'configs/das/pspnet_r50-d8_4xb4-40k_voc12aug-380x380.py'),
+    'voc':
+    ('configs/das/das-pspnet_gsf-r50-d8-t8_4xb4-40k_voc12aug-380x380.py',
+     'configs/das/pspnet_r50-d8_4xb4-40k_voc12aug-380x380.py'),
     'cityscapes':
     ('configs/das/das-pspnet_gsf-r50-d8-t8_4xb1-80k_cityscapes-512x1024.py',
      'configs/das/pspnet_r50-d8_4xb1-80k_cityscapes-512x1024.py'),
@@ -94,8 +95,7 @@ class MemoryTable:
                                             for g in GPUS))
         lines = [
             f'== {self.name} ({self.device}; ' +
-            ', '.join(f'{k}={v}' for k, v in self.settings.items()) + ')',
-            head
+            ', '.join(f'{k}={v}' for k, v in self.settings.items()) + ')', head
         ]
         for row in self.rows:
             lines.append(
@@ -149,8 +149,8 @@ def build(config: str, device, size=None, batch=None, with_cp=False):
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     data = synthetic_batch(batch_size, size, cfg.model.decode_head.num_classes,
                            device)
-    return model, wrapper, data, dict(size=f'{size[0]}x{size[1]}',
-                                      batch=batch_size)
+    return model, wrapper, data, dict(
+        size=f'{size[0]}x{size[1]}', batch=batch_size)
 
 
 def measure(config: str, args, with_cp=False) -> Dict[str, object]:
@@ -175,12 +175,12 @@ def resident_weight_step(model, data, wrapper) -> float:
     import copy
 
     from das_mmseg.utils.benchmark import PeakRSS
-    optimizer = getattr(wrapper, 'optimizer', None) or wrapper[
-        'model'].optimizer
+    optimizer = getattr(wrapper, 'optimizer',
+                        None) or wrapper['model'].optimizer
     with PeakRSS(0.001) as probe:
         loss, _ = model.parse_losses(
-            model(**model.data_preprocessor(copy.copy(data), True),
-                  mode='loss'))
+            model(
+                **model.data_preprocessor(copy.copy(data), True), mode='loss'))
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -216,8 +216,8 @@ def run(args) -> list:
         rows = [
             row('image baseline', image_step, image_step.peak, image['rss'])
         ]
-        variants = [('DAS', False)] + ([] if args.no_cp else [('DAS with_cp',
-                                                                 True)])
+        variants = [('DAS', False)
+                    ] + ([] if args.no_cp else [('DAS with_cp', True)])
         for label, with_cp in variants:
             das = measure(das_config, args, with_cp)
             for step_name, step in das['steps'].items():
@@ -226,8 +226,8 @@ def run(args) -> list:
                         das['rss'] if step_name == 'weight step' else None))
         settings = dict(image['settings'], frames=frames_of(das_config))
         tables.append(
-            MemoryTable(f'memory of a training step: {pair}',
-                        str(args.device), rows, settings))
+            MemoryTable(f'memory of a training step: {pair}', str(args.device),
+                        rows, settings))
     return tables
 
 
