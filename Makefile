@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.das_mmseg_installed
 PYTEST_ARGS ?=
 
-.PHONY: env demo test test-fast lint benchmark evidence clean
+.PHONY: env demo test test-fast lint benchmark gpu-check evidence clean
 env: $(STAMP)
 
 $(STAMP): requirements/torch.txt requirements/build.txt requirements/runtime.txt requirements/tests.txt \
@@ -33,6 +33,10 @@ lint: env
 
 benchmark: env
 	$(PY) tools/benchmark.py foundation
+
+# The first command on a GPU machine (README, "On a GPU"): every check, one JSON report; skips what the machine lacks.
+gpu-check: env
+	$(PY) tools/check_gpu.py --out work_dirs/check_gpu
 
 # The CamVid ablation (README, "CamVid evidence"): the default arms and seeds, resumable; CAMVID is the SegNet release.
 CAMVID ?= ../shared/data/camvid
