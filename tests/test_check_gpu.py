@@ -36,7 +36,10 @@ def test_the_cpu_rehearsal_runs_the_checks(tmp_path):
     ],
                     timeout=600)
     checks = report(tmp_path)['checks']
-    assert {n: c['status'] for n, c in checks.items()} == dict(
+    assert {
+        n: c['status']
+        for n, c in checks.items()
+    } == dict(
         mmcv_ops='skipped',
         demo_fp32='ok',
         demo_amp='skipped',
@@ -51,8 +54,7 @@ def test_the_cpu_rehearsal_runs_the_checks(tmp_path):
     assert dist['alpha_equal_on_every_rank']
     step = checks['paper_step']['figures']['voc']
     assert set(step['seconds']) == {
-        'image weight step, fp32', 'DAS weight step, fp32',
-        'DAS α step, fp32'
+        'image weight step, fp32', 'DAS weight step, fp32', 'DAS α step, fp32'
     }
     assert step['ratio_to_image_fp32']['DAS weight step, fp32'] > 1
     assert step['estimated_mb']['DAS weight step, fp32'] > step[

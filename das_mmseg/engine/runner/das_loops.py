@@ -61,6 +61,7 @@ from torch.utils.data import DataLoader
 
 from ..arch_step import Unrolled, arch_step
 from ..utils import clip_cell_of, unwrap_model
+from .rng import RNG_KEY, preserved_rng, rng_state, set_rng_state
 
 MODES = ('search_and_train', 'search', 'train')
 STATE_KEY = 'das_loop'
@@ -699,6 +700,30 @@ class DASLoopMixin:
                 # one-command run's does: from the seed
                 set_random_seed(runner.seed)
             self._open_weight_stream()
+        if resumed:
+            self._restore_rng()
+
+    def _restore_rng(self) -> None:
+        """After the streams of a resumed run are open (their replay
+        draws): the generators as the checkpoint's iteration left them."""
+        runner = self.runner
+        name = type(self).__name__
+        saved = runner.message_hub.get_info(RNG_KEY)
+        if saved is None:
+            runner.logger.warning(
+                f'{name}: the checkpoint holds no random generator state '
+                '(written before das_mmseg saved it): dropout and the other '
+                'random draws after the resume differ from the '
+                'uninterrupted run\'s')
+            return
+        set_rng_state(saved)
+        randomness = runner.cfg.get('randomness') or {}
+        if get_world_size() > 1 and randomness.get('diff_rank_seed'):
+            runner.logger.warning(
+                f'{name}: randomness.diff_rank_seed=True: the checkpoint '
+                'holds rank 0\'s random generators, which every rank '
+                'resumes with; the other ranks\' draws differ from the '
+                'uninterrupted run\'s')
 
     def _log_plan(self) -> None:
         self.runner.logger.info(
@@ -964,7 +989,8 @@ class DASIterBasedTrainLoop(DASLoopMixin, IterBasedTrainLoop):
             self.runner.model.train()
             self.run_iter(next(self._weight_stream))
             if self._should_validate():
-                self.runner.val_loop.run()
+                with preserved_rng():
+                    self.runner.val_loop.run()
         self.runner.call_hook('after_train_epoch')
         self.runner.call_hook('after_train')
         # stop the data workers now, not at some later garbage collection
@@ -979,6 +1005,9 @@ class DASIterBasedTrainLoop(DASLoopMixin, IterBasedTrainLoop):
         self._search_step(data_batch)
         outputs = self.runner.model.train_step(
             data_batch, optim_wrapper=self._weight_wrapper)
+        # before the checkpoint hook: the generators as the next iteration
+        # finds them
+        self.runner.message_hub.update_info(RNG_KEY, rng_state())
         self.runner.call_hook(
             'after_train_iter',
             batch_idx=self._iter,
@@ -1095,7 +1124,8 @@ class DASEpochBasedTrainLoop(DASLoopMixin, EpochBasedTrainLoop):
                 break
             self.run_epoch()
             if self._should_validate():
-                self.runner.val_loop.run()
+                with preserved_rng():
+                    self.runner.val_loop.run()
         self.runner.call_hook('after_train')
         # stop the data workers now, not at some later garbage collection
         self._policy_stream = None
@@ -1125,6 +1155,9 @@ class DASEpochBasedTrainLoop(DASLoopMixin, EpochBasedTrainLoop):
         self._search_step(data_batch)
         outputs = self.runner.model.train_step(
             data_batch, optim_wrapper=self._weight_wrapper)
+        # before the checkpoint hook: the generators as the next iteration
+        # finds them
+        self.runner.message_hub.update_info(RNG_KEY, rng_state())
         self.runner.call_hook(
             'after_train_iter',
             batch_idx=idx,
