@@ -87,9 +87,8 @@ class Context:
         with this Python); its output goes to ``OUT/<name>.log``. Returns
         the output; a non-zero exit fails the check with the last lines."""
         cmd = list(args)
-        cmd = ([sys.executable, osp.join(ROOT, cmd[0])] + cmd[1:]
-               if cmd[0].endswith('.py') else [osp.join(ROOT, cmd[0])] +
-               cmd[1:])
+        cmd = ([sys.executable, osp.join(ROOT, cmd[0])] + cmd[1:] if
+               cmd[0].endswith('.py') else [osp.join(ROOT, cmd[0])] + cmd[1:])
         full_env = dict(
             os.environ, PYTHON=sys.executable, PYTHONWARNINGS='ignore')
         full_env.update(env or {})
@@ -127,9 +126,7 @@ def check_environment(ctx: Context) -> dict:
                            'full mmcv (README, "mmcv with compiled ops")')
     if ctx.cuda:
         out.update(
-            gpus=[
-                torch.cuda.get_device_name(i) for i in range(ctx.gpus)
-            ],
+            gpus=[torch.cuda.get_device_name(i) for i in range(ctx.gpus)],
             bf16=torch.cuda.is_bf16_supported(),
             memory_gib=round(
                 torch.cuda.get_device_properties(0).total_memory / 2**30, 1))
@@ -144,9 +141,9 @@ def check_mmcv_ops(ctx: Context) -> dict:
             'mmcv\'s ops were compiled without CUDA: rebuild them with '
             'FORCE_CUDA=1 PYTHON=.venv/bin/python tools/setup/build_mmcv.sh '
             '(README, "On a GPU")')
-    boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.],
-                          [20., 20., 30., 30.]],
-                         device=ctx.device)
+    boxes = torch.tensor(
+        [[0., 0., 10., 10.], [1., 1., 10., 10.], [20., 20., 30., 30.]],
+        device=ctx.device)
     scores = torch.tensor([0.9, 0.8, 0.7], device=ctx.device)
     _, keep = nms(boxes, scores, iou_threshold=0.5)
     if keep.tolist() != [0, 2]:
@@ -241,8 +238,7 @@ def check_dist_search(ctx: Context) -> dict:
         'dist_search',
         ['tools/dist_train.sh', config,
          str(ranks), '--work-dir', work_dir],
-        env=dict(
-            PYTHONPATH=folder, PORT=str(29600 + os.getpid() % 200)))
+        env=dict(PYTHONPATH=folder, PORT=str(29600 + os.getpid() % 200)))
     dumps = [
         torch.load(osp.join(work_dir, f'rank{r}.pth')) for r in range(ranks)
     ]
@@ -263,16 +259,22 @@ def check_dist_search(ctx: Context) -> dict:
 
 
 def _benchmark(ctx: Context, name: str, args) -> dict:
-    output = ctx.run(f'benchmark_{name}', [
-        'tools/benchmark.py', args[0], '--json', '--device', ctx.device.type
-    ] + args[1:])
+    output = ctx.run(
+        f'benchmark_{name}',
+        ['tools/benchmark.py', args[0], '--json', '--device', ctx.device.type
+         ] + args[1:])
     figures = json.loads(output[output.index('{'):output.rindex('}') + 1])
     return {
-        title: dict(
-            ratios={k: round(v, 3)
-                    for k, v in c['ratios'].items()},
-            seconds={k: round(v, 5)
-                     for k, v in c['seconds'].items()},
+        title:
+        dict(
+            ratios={
+                k: round(v, 3)
+                for k, v in c['ratios'].items()
+            },
+            seconds={
+                k: round(v, 5)
+                for k, v in c['seconds'].items()
+            },
             peak_memory_mb=c['peak_memory_mb'])
         for title, c in figures.items()
     }
@@ -295,8 +297,8 @@ def check_benchmarks(ctx: Context) -> dict:
         runs = dict(
             clip=['clip'],
             backbone=[
-                'backbone', '--arch', 'r50', '--clips', '4',
-                '--num-segments', '8', '--size', '380'
+                'backbone', '--arch', 'r50', '--clips', '4', '--num-segments',
+                '8', '--size', '380'
             ],
             search=['search', '--base-channels', '64', '--batch-size', '4'])
     return {name: _benchmark(ctx, name, args) for name, args in runs.items()}
@@ -338,7 +340,9 @@ def check_paper_step(ctx: Context) -> dict:
                     dtype=torch.float16,
                     enabled=precision == 'fp16')
 
-                def weight_step(model=model, data=data, weights=weights,
+                def weight_step(model=model,
+                                data=data,
+                                weights=weights,
                                 autocast=autocast):
                     with torch.autocast(**autocast):
                         loss, _ = model.parse_losses(
@@ -354,8 +358,11 @@ def check_paper_step(ctx: Context) -> dict:
                     cell = model.clip_cell
                     params = list(cell.arch_parameters())
 
-                    def alpha_step(model=model, data=data, cell=cell,
-                                   params=params, autocast=autocast):
+                    def alpha_step(model=model,
+                                   data=data,
+                                   cell=cell,
+                                   params=params,
+                                   autocast=autocast):
                         with cell.arch_grad(), frozen_buffers(
                                 model), torch.autocast(**autocast):
                             _grads(batch_loss(model, dict(data)), params)
@@ -373,8 +380,10 @@ def check_paper_step(ctx: Context) -> dict:
         out[pair] = dict(
             settings=dict(settings, frames=8),
             device=figures.device,
-            seconds={k: round(v, 4)
-                     for k, v in figures.seconds.items()},
+            seconds={
+                k: round(v, 4)
+                for k, v in figures.seconds.items()
+            },
             ratio_to_image_fp32={
                 k: round(v, 3)
                 for k, v in figures.ratios.items()
@@ -400,8 +409,10 @@ CHECKS = dict(
 
 
 def summary(report: dict) -> str:
-    lines = [f'das_mmseg GPU check on {report["device"]} '
-             f'({report["seconds"]:.0f} s): {report["out"]}']
+    lines = [
+        f'das_mmseg GPU check on {report["device"]} '
+        f'({report["seconds"]:.0f} s): {report["out"]}'
+    ]
     for name, result in report['checks'].items():
         status = result['status']
         detail = result.get('reason') or result.get('error', '')
@@ -417,7 +428,9 @@ def summary(report: dict) -> str:
                 f'{pair}: DAS weight step '
                 f'{f["ratio_to_image_fp32"].get("DAS weight step, fp32", 0):.1f}x'
                 ' the image step' for pair, f in figures.items())
-        lines.append(f'  {name:<12} {status:<8} {detail.splitlines()[0] if detail else ""}')
+        lines.append(
+            f'  {name:<12} {status:<8} {detail.splitlines()[0] if detail else ""}'
+        )
     return '\n'.join(lines)
 
 
@@ -483,7 +496,9 @@ def main(argv=None) -> int:
     with open(osp.join(ctx.out, 'check_gpu.json'), 'w') as f:
         json.dump(report, f, indent=2)
     print(summary(report))
-    failed = [n for n, r in report['checks'].items() if r['status'] == 'failed']
+    failed = [
+        n for n, r in report['checks'].items() if r['status'] == 'failed'
+    ]
     return 1 if failed else 0
 
 
