@@ -11,7 +11,6 @@ from fixtures import run_tool
 
 from das_mmseg.utils.checkpoint import load_from_local
 
-
 DEMO = 'configs/das/das-pspnet_gsf-r18tiny-d16-t4_1xb4-300iter_camvid-sample-96x96.py'  # noqa: E501
 SHORT = [
     'train_cfg.search_iters=3', 'train_cfg.max_iters=3',
@@ -21,11 +20,12 @@ SHORT = [
 
 
 def train(work_dir, *options, resume=False):
-    run_tool(['tools/train.py', DEMO, '--work-dir',
-              str(work_dir)] + (['--resume'] if resume else []) +
-             ['--cfg-options'] + SHORT + list(options),
-             timeout=600,
-             env={'OMP_NUM_THREADS': '1'})
+    run_tool(
+        ['tools/train.py', DEMO, '--work-dir',
+         str(work_dir)] + (['--resume'] if resume else []) +
+        ['--cfg-options'] + SHORT + list(options),
+        timeout=600,
+        env={'OMP_NUM_THREADS': '1'})
 
 
 def weights(path):
@@ -70,8 +70,7 @@ def draws():
             [random.random() for _ in range(3)])
 
 
-def test_the_generators_state_round_trips_through_a_safe_checkpoint(
-        tmp_path):
+def test_the_generators_state_round_trips_through_a_safe_checkpoint(tmp_path):
     from das_mmseg.engine.runner.rng import (preserved_rng, rng_state,
                                              set_rng_state)
     torch.manual_seed(3)

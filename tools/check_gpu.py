@@ -326,7 +326,6 @@ def check_paper_step(ctx: Context) -> dict:
                                                    batch)
             searchable = isinstance(wrapper, OptimWrapperDict)
             weights = (wrapper['model'] if searchable else wrapper).optimizer
-            policy = wrapper['policy'].optimizer if searchable else None
             meta_model, meta_wrapper, meta_data, _ = build(
                 config, torch.device('meta'), size, batch)
             meta_steps = training_memory(
@@ -425,12 +424,11 @@ def summary(report: dict) -> str:
                       f'{figures["backend"]}, α equal on every rank')
         elif name == 'paper_step' and status == 'ok':
             detail = '; '.join(
-                f'{pair}: DAS weight step '
-                f'{f["ratio_to_image_fp32"].get("DAS weight step, fp32", 0):.1f}x'
-                ' the image step' for pair, f in figures.items())
-        lines.append(
-            f'  {name:<12} {status:<8} {detail.splitlines()[0] if detail else ""}'
-        )
+                f'{pair}: DAS weight step {ratio:.1f}x the image step'
+                for pair, f in figures.items() for ratio in
+                [f['ratio_to_image_fp32']['DAS weight step, fp32']])
+        first_line = detail.splitlines()[0] if detail else ''
+        lines.append(f'  {name:<12} {status:<8} {first_line}')
     return '\n'.join(lines)
 
 

@@ -48,12 +48,12 @@ def set_rng_state(state: dict) -> None:
     """Give the generators the state :func:`rng_state` took."""
     torch.set_rng_state(state['torch'])
     np_state = state['numpy']
-    np.random.set_state(('MT19937', np_state['keys'].numpy().astype(
-        np.uint32), np_state['pos'], np_state['has_gauss'],
-                         np_state['cached_gaussian']))
+    np.random.set_state(
+        ('MT19937', np_state['keys'].numpy().astype(np.uint32),
+         np_state['pos'], np_state['has_gauss'], np_state['cached_gaussian']))
     python = state['python']
-    random.setstate((python['version'], tuple(python['keys']),
-                     python['gauss']))
+    random.setstate(
+        (python['version'], tuple(python['keys']), python['gauss']))
     if 'cuda' in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state['cuda'])
 
