@@ -699,3 +699,48 @@ def test_absurd_config_values_are_refused(smoke_cfg, key, value, message):
     cfg.merge_from_dict({key: value})
     with pytest.raises(ValueError, match=message):
         check_config_values(cfg)
+
+
+def test_a_fresh_run_refuses_a_used_work_dir(tmp_path, tools):
+    """A fresh run into a folder holding an earlier run's checkpoints or
+    policy is refused before anything is built, naming what it holds and
+    the ways on; nothing in the folder changes."""
+    tiny_dataset(tmp_path / 'data', 4, 2)
+    work_dir = tmp_path / 'run'
+    work_dir.mkdir()
+    (work_dir / 'iter_4.pth').write_bytes(b'an earlier run')
+    (work_dir / 'das_policy.json').write_text('{}')
+    before = {p.name: p.read_bytes() for p in work_dir.iterdir()}
+    with pytest.raises(FileExistsError) as error:
+        tools['train'].main([SMOKE] + train_args(tmp_path / 'data', work_dir))
+    message = str(error.value)
+    assert f'"{work_dir}" holds an earlier run (das_policy.json, iter_4.pth)'\
+        in message
+    for way in ('--resume', '--work-dir', '--overwrite'):
+        assert way in message
+    assert {p.name: p.read_bytes() for p in work_dir.iterdir()} == before
+    # a folder with only logs (a run stopped before its first checkpoint)
+    # is not refused
+    (work_dir / 'iter_4.pth').unlink()
+    (work_dir / 'das_policy.json').unlink()
+    (work_dir / '20261206_000000').mkdir()
+    from das_mmseg.utils.launch import check_fresh_work_dir
+    check_fresh_work_dir(dict(work_dir=str(work_dir), resume=False))
+
+
+@pytest.mark.slow
+def test_overwrite_trains_anew_into_a_used_work_dir(tmp_path, tools):
+    tiny_dataset(tmp_path / 'data', 4, 2)
+    work_dir = tmp_path / 'run'
+    options = ('train_cfg.max_iters=2', 'train_cfg.val_interval=100',
+               'default_hooks.checkpoint.interval=2',
+               'train_dataloader.batch_size=2')
+    args = [SMOKE] + train_args(tmp_path / 'data', work_dir, *options)
+    tools['train'].main(args)
+    first = (work_dir / 'iter_2.pth').read_bytes()
+    clear_global_instances()
+    with pytest.raises(FileExistsError, match='holds an earlier run'):
+        tools['train'].main(args)
+    clear_global_instances()
+    tools['train'].main(args[:1] + ['--overwrite'] + args[1:])
+    assert (work_dir / 'iter_2.pth').read_bytes() != first  # a new run

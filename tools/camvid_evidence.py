@@ -299,6 +299,8 @@ class Run:
         args = [self.config, '--work-dir', self.work_dir]
         if osp.isfile(osp.join(self.work_dir, 'last_checkpoint')):
             args.append('--resume')
+        else:  # a run that stopped before its first checkpoint starts anew
+            args.append('--overwrite')
         args.append('--cfg-options')
         args += [f'{k}={cli_value(v)}' for k, v in self.options.items()]
         return args

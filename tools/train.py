@@ -43,6 +43,13 @@ def parse_args(argv=None):
               'one last_checkpoint names, else the newest other one, with a '
               'warning)'))
     parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        default=False,
+        help=('train anew into a work_dir that holds an earlier run\'s '
+              'checkpoints or policy (without it, such a fresh run is '
+              'refused: resume it with --resume or pick another --work-dir)'))
+    parser.add_argument(
         '--amp',
         action='store_true',
         default=False,
@@ -94,7 +101,7 @@ def main(argv=None):
             cfg.optim_wrapper.loss_scale = 'dynamic'
 
     cfg.resume = args.resume
-    prepare_run(cfg)
+    prepare_run(cfg, overwrite=args.overwrite)
 
     runner = Runner.from_cfg(
         cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)

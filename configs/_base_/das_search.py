@@ -24,7 +24,8 @@
 #   train_cfg = dict(retrain=False)
 #   --cfg-options train_cfg.mode=search
 # Two-stage route: mode='search', then mode='train' with
-#   train_cfg.policy_file=<work_dir>/das_policy.json.
+#   train_cfg.policy_file=<work_dir>/das_policy.json, in another --work-dir
+#   (a fresh run into a folder holding a run is refused).
 das_mode = 'search_and_train'  # | 'search' | 'train'
 policy_interval = 1  # one α step every policy_interval weight steps
 policy_portion = 0.5  # the policy part of the training set

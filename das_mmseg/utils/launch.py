@@ -291,6 +291,42 @@ def check_work_dir(work_dir: str, source: str) -> None:
             'folder with --work-dir.')
 
 
+#: files of a run that a fresh run into the same folder would overwrite
+RUN_FILES = ('last_checkpoint', 'das_policy.json')
+
+
+def check_fresh_work_dir(cfg: Config) -> None:
+    """Refuse a fresh run (no ``--resume``) into a work folder that holds
+    an earlier run's checkpoints or policy: mmengine would overwrite its
+    ``iter_N.pth``, ``das_policy.json`` and ``last_checkpoint`` without a
+    word.
+
+    Args:
+        cfg (Config): Reads ``work_dir`` and ``resume``.
+
+    Raises:
+        FileExistsError: Names the folder, what it holds and the three ways
+            on: ``--resume``, another ``--work-dir``, ``--overwrite``.
+    """
+    work_dir = cfg.get('work_dir')
+    if cfg.get('resume') or not work_dir or not osp.isdir(work_dir):
+        return
+    found = sorted(
+        name for name in os.listdir(work_dir)
+        if name.endswith('.pth') or name in RUN_FILES)
+    if not found:
+        return
+    shown = ', '.join(
+        found[:6]) + (f' and {len(found) - 6} more' if len(found) > 6 else '')
+    raise FileExistsError(
+        f'the work folder "{work_dir}" holds an earlier run ({shown}), which '
+        'a fresh run would overwrite. Continue that run with --resume, train '
+        'into another folder with --work-dir (e.g. the second stage of a '
+        'two-stage search: mode=\'train\' reads the policy file from the '
+        'first stage\'s folder), or pass --overwrite to train anew into this '
+        'one.')
+
+
 LAUNCHER_ENV = dict(
     pytorch=(('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'),
              'start it with torchrun, e.g. tools/dist_train.sh CONFIG GPUS'),
@@ -450,7 +486,9 @@ def use_crash_safe_checkpoints(cfg: Config) -> None:
         hook['type'] = 'CrashSafeCheckpointHook'
 
 
-def prepare_run(cfg: Config, training: bool = True) -> None:
+def prepare_run(cfg: Config,
+                training: bool = True,
+                overwrite: bool = False) -> None:
     """The last step before building a Runner: check the launcher, dataset
     folders and config values, choose the checkpoint ``--resume`` continues
     from (and check ``load_from``), save checkpoints crash-safely, adapt to a
@@ -460,8 +498,13 @@ def prepare_run(cfg: Config, training: bool = True) -> None:
         cfg (Config): The config, changed in place.
         training (bool): False for ``tools/test.py``: the training settings
             are not checked.
+        overwrite (bool): Let a fresh training run write into a work folder
+            that holds an earlier run (``tools/train.py --overwrite``);
+            without it such a run is refused (:func:`check_fresh_work_dir`).
     """
     check_launcher_env(cfg.get('launcher', 'none'))
+    if training and not overwrite:
+        check_fresh_work_dir(cfg)
     check_data_roots(cfg)
     check_config_values(cfg, training)
     resolve_resume(cfg)
