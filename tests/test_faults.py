@@ -744,3 +744,38 @@ def test_overwrite_trains_anew_into_a_used_work_dir(tmp_path, tools):
     clear_global_instances()
     tools['train'].main(args[:1] + ['--overwrite'] + args[1:])
     assert (work_dir / 'iter_2.pth').read_bytes() != first  # a new run
+
+
+DEMO = osp.join(
+    ROOT, 'configs', 'das',
+    'das-pspnet_gsf-r18tiny-d16-t4_1xb4-300iter_camvid-sample-96x96.py')
+
+
+@pytest.mark.parametrize(
+    'option, uses',
+    [('num_frames=8',
+      'model.backbone.num_segments=8, model.clip_cell.num_frames=8'),
+     ('max_iters=10', 'train_cfg.max_iters=10'),
+     ('crop_size=(64,64)', 'data_preprocessor.size=(64, 64), '
+      'model.data_preprocessor.size=(64, 64), '
+      'train_dataloader.dataset.pipeline.4.crop_size=(64, 64)')])
+def test_overriding_a_config_variable_is_refused(tools, option, uses):
+    """``--cfg-options num_frames=8`` (the shipped configs' variable) would
+    leave T = 4 while the dumped config said 8: refused before anything is
+    built, naming the keys to set."""
+    key = option.split('=')[0]
+    with pytest.raises(ValueError) as error:
+        tools['train'].main([DEMO, '--cfg-options', option])
+    message = str(error.value)
+    assert message.startswith(f'--cfg-options {key}: "{key}" is a variable '
+                              'of the config file')
+    assert message.endswith(f': {uses}.')
+    # the keys it names take effect
+    from das_mmseg.utils.launch import load_config
+    cfg = load_config(
+        DEMO, {
+            'model.clip_cell.num_frames': 8,
+            'model.backbone.num_segments': 8
+        },
+        check_writable=False)
+    assert cfg.model.clip_cell.num_frames == cfg.model.backbone.num_segments

@@ -10,7 +10,7 @@ import logging
 import math
 import os
 import os.path as osp
-from typing import Iterator, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config, ConfigDict, DictAction
@@ -243,15 +243,86 @@ def _key_exists(cfg, key: str) -> Tuple[bool, str, list]:
     return True, key, []
 
 
-def check_cfg_options(cfg: Config, cfg_options: Optional[dict]) -> None:
-    """Warn about each ``--cfg-options`` key the config does not have.
+#: the top-level config keys something reads after the file is loaded:
+#: mmengine's ``Runner.from_cfg`` and ``Runner``, mmseg's and our tools
+RUNTIME_KEYS = frozenset(
+    ('model', 'work_dir', 'train_dataloader', 'val_dataloader',
+     'test_dataloader', 'train_cfg', 'val_cfg', 'test_cfg', 'auto_scale_lr',
+     'optim_wrapper', 'param_scheduler', 'val_evaluator', 'test_evaluator',
+     'default_hooks', 'custom_hooks', 'data_preprocessor', 'load_from',
+     'resume', 'launcher', 'env_cfg', 'log_processor', 'log_level',
+     'visualizer', 'default_scope', 'randomness', 'experiment_name',
+     'model_wrapper_cfg', 'runner_type', 'custom_imports', 'tta_model',
+     'tta_pipeline', 'compile', 'strategy', 'activation_checkpointing',
+     'efficient_conv_bn_eval', 'cfg', 'resource_limit', 'dist_params'))
 
-    mmengine adds such a key silently; when it is a typo
-    (``train_cfg.max_iter``) the setting the user meant is never changed. A
-    new key can also be legitimate (an argument the config leaves at its
-    default), so this warns, naming the closest existing keys.
+#: words too common to tie a variable to a key; words that mean the same
+_COMMON_WORDS = frozenset(('num', 'max', 'min', 'cfg', 'type'))
+_SYNONYMS = dict(frames=('segments', ), segments=('frames', ))
+
+
+def _uses_of(cfg: Config, name: str, value) -> List[str]:
+    """The keys, below the top-level keys something reads, that a config
+    variable ``name`` (with ``value``) most likely set: those of the same
+    name, and those of the same value whose name shares a word with it
+    (``num_frames`` -> ``model.backbone.num_segments``, ``crop_size`` ->
+    ``model.data_preprocessor.size``)."""
+    words = set(name.split('_')) - _COMMON_WORDS
+    for word in list(words):
+        words.update(_SYNONYMS.get(word, ()))
+    found = []
+
+    def walk(node, path):
+        items = (
+            node.items() if hasattr(node, 'items') else
+            enumerate(node) if isinstance(node, (list, tuple)) else ())
+        for key, child in items:
+            here = f'{path}.{key}'
+            named = isinstance(key, str) and (key == name
+                                              or words & set(key.split('_')))
+            if named and child == value:
+                found.append(here)
+            elif hasattr(child, 'items') or isinstance(child, (list, tuple)):
+                walk(child, here)
+
+    for top in RUNTIME_KEYS:
+        if top in cfg:
+            walk(cfg[top], top)
+    return sorted(found)
+
+
+def check_cfg_options(cfg: Config, cfg_options: Optional[dict]) -> None:
+    """Check the ``--cfg-options`` keys against the config.
+
+    - A top-level key that nothing reads after loading (a variable of the
+      config file, ``num_frames``, ``crop_size``, ``max_iters``: the file
+      used it when it was loaded, so changing it changes nothing) is
+      refused, naming the keys it was used for.
+    - Any other key the config does not have is named in a warning, with the
+      closest existing keys: mmengine adds such a key silently; when it is a
+      typo (``train_cfg.max_iter``) the setting the user meant is never
+      changed, but a new key can also be legitimate (an argument the config
+      leaves at its default).
+
+    Raises:
+        ValueError: A config variable was overridden.
     """
     for key in cfg_options or {}:
+        top = key.split('.')[0]
+        if top in cfg and top not in RUNTIME_KEYS:
+            uses = _uses_of(cfg, top, cfg[top])
+            instead = ('set the keys it was used for instead (found by '
+                       'name and value; the file may use it elsewhere too): ' +
+                       ', '.join(f'{use}={cfg_options[key]}'
+                                 for use in uses) if uses else
+                       'set the keys it was used for instead (see the '
+                       'config file)')
+            raise ValueError(
+                f'--cfg-options {key}: "{top}" is a variable of the config '
+                'file, read when the file was loaded; changing it now would '
+                f'change nothing (the run would keep {top}={cfg[top]!r} '
+                f'while the dumped config said otherwise). To change it, '
+                f'{instead}.')
         exists, prefix, siblings = _key_exists(cfg, key)
         if exists:
             continue
