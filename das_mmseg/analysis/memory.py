@@ -15,6 +15,7 @@ of a real step when large allocations are returned to the system at once
 --rss`` prints both (tests/test_memory.py).
 """
 import copy
+import gc
 import weakref
 from dataclasses import dataclass
 from typing import Dict, Iterable, Optional
@@ -127,8 +128,16 @@ def step_memory(step, model: nn.Module,
         for optimizer in optimizers:
             memory.track(optimizer_state(optimizer))
         persistent = memory.current_bytes
-        with memory:
-            step()
+        # tensors held in reference cycles live until the garbage collector
+        # runs, whenever that is: collect first, none during the step, so
+        # the count does not depend on the collector's timing
+        gc.collect()
+        gc.disable()
+        try:
+            with memory:
+                step()
+        finally:
+            gc.enable()
     return StepMemory(persistent, memory.peak_bytes)
 
 
