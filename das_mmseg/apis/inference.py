@@ -24,6 +24,7 @@ from torch import nn
 from das_mmseg.augment import PixelSpace, Policy
 from das_mmseg.models.clip_cell import preprocessor_space
 from das_mmseg.models.segmentors import ClipEncoderDecoder
+from das_mmseg.utils.checkpoint_fit import check_checkpoint_file_fits
 from das_mmseg.visualization import clip_to_rgb
 
 ImageType = Union[str, np.ndarray, Sequence[str], Sequence[np.ndarray]]
@@ -37,7 +38,8 @@ def default_device() -> str:
 def init_model(config: Union[str, Path, Config],
                checkpoint: Optional[str] = None,
                device: Optional[str] = None,
-               cfg_options: Optional[dict] = None) -> nn.Module:
+               cfg_options: Optional[dict] = None,
+               allow_partial: bool = False) -> nn.Module:
     """Build a segmentor (clip or image) from a config and load a checkpoint.
 
     :func:`mmseg.apis.init_model` with ``device`` defaulting to the first GPU
@@ -54,12 +56,23 @@ def init_model(config: Union[str, Path, Config],
         device (str, optional): ``'cpu'``, ``'cuda'``, ``'cuda:1'``...;
             default :func:`default_device`.
         cfg_options (dict, optional): Overrides merged into the config.
+        allow_partial (bool): Keep a model the checkpoint does not fit
+            (:func:`das_mmseg.utils.checkpoint_fit.check_checkpoint_fits`);
+            by default such a checkpoint is refused.
 
     Returns:
         nn.Module: The segmentor.
+
+    Raises:
+        CheckpointMismatchError: The checkpoint does not fit the config's
+            model.
     """
-    return mmseg_init_model(config, checkpoint, device or default_device(),
-                            cfg_options)
+    model = mmseg_init_model(config, checkpoint, device or default_device(),
+                             cfg_options)
+    if checkpoint is not None and not allow_partial:
+        check_checkpoint_file_fits(model, checkpoint,
+                                   'init_model(..., allow_partial=True)')
+    return model
 
 
 def prepare_batch(model: nn.Module, img: ImageType):

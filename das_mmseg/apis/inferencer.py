@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from mmseg.apis import MMSegInferencer
 
+from ..utils.checkpoint_fit import check_checkpoint_file_fits
 from .inference import default_device, preprocessed_clips
 
 
@@ -27,6 +28,9 @@ class DASInferencer(MMSegInferencer):
         weights (str, optional): Checkpoint file.
         device (str, optional): Default: ``'cuda:0'`` if available, else
             ``'cpu'``.
+        allow_partial (bool): Keep a model the checkpoint does not fit;
+            by default such a checkpoint is refused
+            (:func:`das_mmseg.utils.checkpoint_fit.check_checkpoint_fits`).
         **kwargs: ``classes``, ``palette``, ``dataset_name``, ``scope`` as for
             :class:`MMSegInferencer`.
 
@@ -44,9 +48,13 @@ class DASInferencer(MMSegInferencer):
                  model,
                  weights: Optional[str] = None,
                  device: Optional[str] = None,
+                 allow_partial: bool = False,
                  **kwargs) -> None:
         super().__init__(
             model, weights, device=device or default_device(), **kwargs)
+        if weights is not None and not allow_partial:
+            check_checkpoint_file_fits(
+                self.model, weights, 'DASInferencer(..., allow_partial=True)')
 
     @torch.no_grad()
     def forward(self,
