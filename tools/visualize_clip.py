@@ -98,4 +98,5 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from das_mmseg.utils.cli import run_main
+    run_main(main)

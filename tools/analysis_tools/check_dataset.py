@@ -75,4 +75,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from das_mmseg.utils.cli import run_main
+    sys.exit(run_main(main))

@@ -148,4 +148,5 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    from das_mmseg.utils.cli import run_main
+    run_main(main)
