@@ -151,3 +151,78 @@ def test_the_engine_makes_no_private_ddp_call():
         for path in glob.glob(osp.join(engine, '**', '*.py'), recursive=True))
     assert 'DistributedDataParallel' not in sources
     assert '_set_params_and_buffers_to_ignore' not in sources
+
+
+def rank_pid(parent: int, rank: int):
+    """The pid of the torchrun worker of ``rank`` below ``parent``."""
+    import os
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f'/proc/{pid}/environ', 'rb') as f:
+                env = f.read().split(b'\0')
+            with open(f'/proc/{pid}/stat') as f:
+                ppid = int(f.read().rsplit(')', 1)[1].split()[1])
+        except OSError:
+            continue
+        if f'RANK={rank}'.encode() in env and ppid == parent:
+            return int(pid)
+    return None
+
+
+@pytest.mark.slow
+def test_a_stuck_rank_ends_the_job_within_the_timeout(tmp_path):
+    """SIGSTOP of one of two ranks: the other fails at its next collective
+    after env_cfg.dist_cfg.timeout seconds (here 10) and torchrun ends the
+    job, instead of waiting torch's 30 minutes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    wd = tmp_path / 'work'
+    cmd = [
+        osp.join(ROOT, 'tools', 'dist_train.sh'),
+        osp.join(ROOT, 'configs', 'smoke_camvid_sample.py'), '2', '--work-dir',
+        str(wd), '--cfg-options', 'env_cfg.dist_cfg.timeout=10',
+        'train_cfg.max_iters=100000', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        f'train_dataloader.dataset.data_root={SAMPLE}',
+        f'val_dataloader.dataset.data_root={SAMPLE}'
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=dict(
+            os.environ,
+            PORT='29751',
+            OMP_NUM_THREADS='1',
+            PYTHON=sys.executable),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True)
+    stopped = None
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline and stopped is None:
+            logs = list(wd.glob('*/*.log'))
+            if logs and 'Iter(train) [' in logs[0].read_text():
+                # dist_train.sh execs torchrun: the workers are its children
+                stopped = rank_pid(proc.pid, 1)
+                os.kill(stopped, signal.SIGSTOP)
+            time.sleep(1)
+        assert stopped, 'training did not start'
+        start = time.time()
+        output, _ = proc.communicate(timeout=180)
+        waited = time.time() - start
+    finally:
+        if stopped:
+            try:
+                os.kill(stopped, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.kill()
+    assert proc.returncode != 0
+    assert waited < 120, waited  # 10 s timeout + torchrun's teardown
+    assert 'timed out' in output.lower() or 'timeout' in output.lower()

@@ -4,6 +4,7 @@ Runner is built.
 Every check here runs in seconds and raises before any data is loaded or any
 weight is trained, so a bad path or an unsupported machine never costs hours.
 """
+import datetime
 import difflib
 import inspect
 import logging
@@ -557,13 +558,29 @@ def use_crash_safe_checkpoints(cfg: Config) -> None:
         hook['type'] = 'CrashSafeCheckpointHook'
 
 
+def check_loaded_checkpoints(cfg: Config) -> None:
+    """Add :class:`CheckpointFitHook` to the config's ``default_hooks``
+    (as ``checkpoint_fit``) unless it has one: every checkpoint the Runner
+    loads (``load_from``, ``--resume``, ``tools/test.py``) is checked against
+    the model first. ``default_hooks.checkpoint_fit=None`` leaves it out;
+    ``...allow_partial=True`` loads any checkpoint."""
+    hooks = cfg.get('default_hooks')
+    if hooks is None:
+        cfg.default_hooks = hooks = ConfigDict()
+    if 'checkpoint_fit' not in hooks:
+        hooks['checkpoint_fit'] = dict(type='CheckpointFitHook')
+    elif hooks['checkpoint_fit'] is None:
+        hooks.pop('checkpoint_fit')  # mmengine refuses None for a new name
+
+
 def prepare_run(cfg: Config,
                 training: bool = True,
                 overwrite: bool = False) -> None:
     """The last step before building a Runner: check the launcher, dataset
     folders and config values, choose the checkpoint ``--resume`` continues
-    from (and check ``load_from``), save checkpoints crash-safely, adapt to a
-    CPU-only machine, init gloo.
+    from (and check ``load_from``), check every checkpoint the run loads
+    against the model (:func:`check_loaded_checkpoints`), save checkpoints
+    crash-safely, adapt to a CPU-only machine, init gloo.
 
     Args:
         cfg (Config): The config, changed in place.
@@ -579,19 +596,31 @@ def prepare_run(cfg: Config,
     check_data_roots(cfg)
     check_config_values(cfg, training)
     resolve_resume(cfg)
+    check_loaded_checkpoints(cfg)
     use_crash_safe_checkpoints(cfg)
     adapt_to_cpu(cfg)
-    init_cpu_distributed(cfg.get('launcher', 'none'))
+    dist_cfg = (cfg.get('env_cfg') or {}).get('dist_cfg') or {}
+    init_cpu_distributed(cfg.get('launcher', 'none'), dist_cfg.get('timeout'))
 
 
-def init_cpu_distributed(launcher: str) -> None:
+def init_cpu_distributed(launcher: str,
+                         timeout: Optional[float] = None) -> None:
     """Initialise the gloo process group for a CPU-only ``pytorch`` launch.
 
     mmengine's own ``init_dist`` calls ``torch.cuda.set_device`` first, which
     fails without a GPU; once the group exists the Runner skips its own
     initialisation.
+
+    Args:
+        launcher (str): The launcher.
+        timeout (float, optional): Seconds a collective waits for a rank
+            before the job fails (``env_cfg.dist_cfg.timeout``, as mmengine
+            takes it on GPUs); None: torch's default (30 minutes).
     """
     if launcher != 'pytorch' or torch.cuda.is_available(
     ) or torch.distributed.is_initialized():
         return
-    torch.distributed.init_process_group(backend='gloo')
+    kwargs = {}
+    if timeout is not None:
+        kwargs['timeout'] = datetime.timedelta(seconds=timeout)
+    torch.distributed.init_process_group(backend='gloo', **kwargs)
