@@ -33,8 +33,7 @@ def checkpoints(tmp_path_factory):
         torch.save(
             dict(
                 state_dict=model.state_dict(),
-                meta=dict(cfg=Config.fromfile(config).pretty_text)),
-            out[name])
+                meta=dict(cfg=Config.fromfile(config).pretty_text)), out[name])
     out['empty'] = str(folder / 'empty.pth')
     torch.save(dict(state_dict={}, meta={}), out['empty'])
     return out
@@ -74,8 +73,9 @@ def test_tools_test_load_from_and_resume_refuse_it(checkpoints, tmp_path):
     from test_faults import _load_tool
     clear_global_instances()
     test_tool = _load_tool('tools/test.py')
-    with pytest.raises(CheckpointMismatchError,
-                       match='default_hooks.checkpoint_fit.allow_partial'):
+    with pytest.raises(
+            CheckpointMismatchError,
+            match='default_hooks.checkpoint_fit.allow_partial'):
         test_tool.main(
             [DAS, checkpoints['image'], '--work-dir',
              str(tmp_path / 'test')])
@@ -83,11 +83,15 @@ def test_tools_test_load_from_and_resume_refuse_it(checkpoints, tmp_path):
     train_tool = _load_tool('tools/train.py')
     for flag in ('--resume', None):
         clear_global_instances()
-        options = [f'load_from={checkpoints["image"]}',
-                   'train_cfg.search_iters=1', 'train_cfg.max_iters=1']
-        with pytest.raises(CheckpointMismatchError,
-                           match='clip cell and the checkpoint none'):
-            train_tool.main([DAS, '--work-dir', str(tmp_path / str(flag))] +
+        options = [
+            f'load_from={checkpoints["image"]}', 'train_cfg.search_iters=1',
+            'train_cfg.max_iters=1'
+        ]
+        with pytest.raises(
+                CheckpointMismatchError,
+                match='clip cell and the checkpoint none'):
+            train_tool.main([DAS, '--work-dir',
+                             str(tmp_path / str(flag))] +
                             ([flag] if flag else []) + ['--cfg-options'] +
                             options)
     assert not list(tmp_path.glob('*/*.pth'))

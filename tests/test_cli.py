@@ -19,7 +19,8 @@ def test_a_user_error_is_one_message_without_a_traceback():
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert lines[-2].startswith('error: --cfg-options num_frames: '
                                 '"num_frames" is a variable')
-    assert lines[-1] == '(set DAS_MMSEG_TRACEBACK=1 to see where it was raised)'
+    assert lines[
+        -1] == '(set DAS_MMSEG_TRACEBACK=1 to see where it was raised)'
     shown = run_tool(args, env={'DAS_MMSEG_TRACEBACK': '1'}, check=False)
     assert shown.returncode != 0
     assert 'Traceback (most recent call last)' in shown.stderr
@@ -32,8 +33,8 @@ def raise_here(error):
 
 def test_only_our_checks_errors_lose_their_traceback():
     from das_mmseg.utils import launch
-    for error, ours in ((ValueError('bad'), False),
-                        (AssertionError('bug'), False)):
+    for error, ours in ((ValueError('bad'), False), (AssertionError('bug'),
+                                                     False)):
         try:
             raise_here(error)  # raised in this test file: not ours
         except Exception as e:

@@ -779,3 +779,29 @@ def test_overriding_a_config_variable_is_refused(tools, option, uses):
         },
         check_writable=False)
     assert cfg.model.clip_cell.num_frames == cfg.model.backbone.num_segments
+
+
+@pytest.mark.slow
+def test_resume_refuses_a_changed_learning_rate(tmp_path, tools):
+    """mmengine restores the checkpoint's optimizer and schedules on resume:
+    a learning rate changed in the config would be dropped silently."""
+    tiny_dataset(tmp_path / 'data', 4, 2)
+    work_dir = tmp_path / 'run'
+    options = ('train_cfg.val_interval=100',
+               'default_hooks.checkpoint.interval=2',
+               'train_dataloader.batch_size=2')
+    tools['train'].main([SMOKE] + train_args(
+        tmp_path / 'data', work_dir, 'train_cfg.max_iters=2', *options))
+    clear_global_instances()
+    with pytest.raises(
+            ValueError,
+            match=r'the learning rate of optim_wrapper \(parameter group 0\) '
+            r'was 0.01 when the checkpoint was written and is 0.5 now'):
+        tools['train'].main(
+            [SMOKE, '--resume'] +
+            train_args(tmp_path / 'data', work_dir, 'train_cfg.max_iters=4',
+                       'optim_wrapper.optimizer.lr=0.5', *options))
+    clear_global_instances()
+    tools['train'].main([SMOKE, '--resume'] + train_args(
+        tmp_path / 'data', work_dir, 'train_cfg.max_iters=4', *options))
+    assert (work_dir / 'iter_4.pth').exists()

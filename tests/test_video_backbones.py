@@ -237,6 +237,24 @@ def test_bad_configs_fail_clearly(cfg, error, message):
             dict(type='VideoResNetV1c', depth=18, **SMALL_RESNET, **cfg))
 
 
+def plain_and_checkpointed(depth, **cfg):
+    """A small video ResNet and its ``with_cp=True`` twin with the same
+    weights, in training mode."""
+    cfg = dict(
+        type='VideoResNetV1c',
+        depth=depth,
+        base_channels=16,
+        stem_channels=16,
+        **cfg)
+    torch.manual_seed(0)
+    plain = MODELS.build(cfg)
+    checkpointed = MODELS.build(dict(cfg, with_cp=True))
+    checkpointed.load_state_dict(plain.state_dict())
+    plain.train()  # mmseg's ResNet.train returns None
+    checkpointed.train()
+    return plain, checkpointed
+
+
 @pytest.mark.parametrize('depth', [18, 50])
 @pytest.mark.parametrize(
     'temporal',
@@ -247,21 +265,11 @@ def test_gradient_checkpointing_gives_the_same_gradients(depth, temporal):
     """``with_cp=True`` (mmseg's ResNet blocks recompute their forward,
     temporal modules included, in the backward pass) gives the gradients of
     the plain backbone, to float rounding."""
-    cfg = dict(
-        type='VideoResNetV1c',
-        depth=depth,
-        num_segments=4,
-        temporal=temporal,
-        base_channels=16,
-        stem_channels=16)
-    torch.manual_seed(0)
-    plain = MODELS.build(cfg)
-    checkpointed = MODELS.build(dict(cfg, with_cp=True))
-    checkpointed.load_state_dict(plain.state_dict())
+    plain, checkpointed = plain_and_checkpointed(
+        depth, num_segments=4, temporal=temporal)
     x = torch.rand(8, 3, 32, 32)
     grads = []
     for model in (plain, checkpointed):
-        model.train()
         sum(out.square().mean() for out in model(x)).backward()
         grads.append([p.grad for p in model.parameters()])
     for a, b in zip(*grads):
@@ -276,18 +284,7 @@ def test_the_alpha_gradient_goes_through_checkpointed_blocks(depth):
     blocks checkpoint without reentry, and α's gradient is the plain
     backbone's."""
     from das_mmseg.models import ClipCell
-    cfg = dict(
-        type='VideoResNetV1c',
-        depth=depth,
-        num_segments=3,
-        base_channels=16,
-        stem_channels=16)
-    torch.manual_seed(0)
-    plain = MODELS.build(cfg)
-    checkpointed = MODELS.build(dict(cfg, with_cp=True))
-    checkpointed.load_state_dict(plain.state_dict())
-    plain.train()  # mmseg's ResNet.train returns None
-    checkpointed.train()
+    plain, checkpointed = plain_and_checkpointed(depth, num_segments=3)
     assert checkpointed.with_cp and not any(
         getattr(m, 'with_cp', False)
         for m in checkpointed.modules() if m is not checkpointed)

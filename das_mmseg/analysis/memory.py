@@ -9,8 +9,12 @@ allocator's cache, fragmentation, the CUDA context or cuDNN's workspaces. On
 the ``meta`` device no data exists, so a step of a model far too large for
 this machine is measured in seconds with the shapes it would have (shape
 functions are exact; data-dependent ops are not run: see
-:func:`step_memory`). On the CPU the count agrees with the resident memory
-of a real step when large allocations are returned to the system at once
+:func:`step_memory`). Deterministic algorithms
+(``torch.use_deterministic_algorithms(True)``, a Runner's
+``randomness.deterministic=True``) can add workspace the count on the
+``meta`` device does not see (1.2 MB in an α step of the tests' model).
+On the CPU the count agrees with the resident memory of a real step when
+large allocations are returned to the system at once
 (``MALLOC_MMAP_THRESHOLD_=65536``): ``tools/benchmark.py memory --device cpu
 --rss`` prints both (tests/test_memory.py).
 """

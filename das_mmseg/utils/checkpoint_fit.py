@@ -51,9 +51,9 @@ def trained_model_type(checkpoint: dict) -> Optional[str]:
         return found.group(1) if found else None
 
 
-def checkpoint_fit(model: nn.Module,
-                   state_dict: dict) -> Tuple[List[str], List[str], float,
-                                              float]:
+def checkpoint_fit(
+        model: nn.Module,
+        state_dict: dict) -> Tuple[List[str], List[str], float, float]:
     """What of ``model`` a state dict leaves unloaded and what it brings
     that the model lacks.
 
@@ -126,9 +126,9 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: dict, source: str,
             f'{share_unexpected:.0%} of its weights have no place in the '
             f'model ({len(unexpected)} tensors: {_groups(unexpected)})')
     if has_cell[0] != has_cell[1]:
-        problems.append('the model has a clip cell and the checkpoint none'
-                        if has_cell[0] else
-                        'the checkpoint has a clip cell and the model none')
+        problems.append(
+            'the model has a clip cell and the checkpoint none' if has_cell[0]
+            else 'the checkpoint has a clip cell and the model none')
     origin = (f'Its config (meta.cfg) builds a model of type {trained}'
               if trained else 'Its meta holds no config')
     raise CheckpointMismatchError(
