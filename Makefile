@@ -21,9 +21,12 @@ DEMO_CONFIG := configs/das/das-pspnet_gsf-r18tiny-d16-t4_1xb4-300iter_camvid-sam
 demo: env
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) tools/train.py $(DEMO_CONFIG) --work-dir work_dirs/demo
 
-# The tests' models are tiny too, and their tools run as subprocesses: one thread each, for the same reason.
+# The tests' models are tiny too, and their tools run as subprocesses: one thread each, for the same reason. Two
+# pytest workers (pytest-xdist; a test module stays on one worker, its fixtures with it) use both cores of a 2-core
+# machine; PYTEST_WORKERS=0 runs them in one process.
+PYTEST_WORKERS ?= 2
 test: env
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) -m pytest tests $(PYTEST_ARGS)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) -m pytest tests -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-fast: env
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
