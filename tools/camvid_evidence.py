@@ -168,11 +168,14 @@ ARMS = {
 ARM_ORDER = tuple(ARMS)  # within a seed: the longest first
 DEFAULT_ARMS = ('D', 'I', 'R', 'A=0-4', 'A4=0-4', 'TA=0-4')
 DEFAULT_SEEDS = ('0-9', )
-# (first, second): first - second, in the table's order
+# (first, second): first - second, in the table's order. DW - R: R is a
+# random policy of the same space with the same magnitudes (the cell's
+# magnitude draw is the seed's, whatever the objective), trained with the
+# paper's objective; RW is the one trained with DW's.
 DIFFERENCES = (('D', 'I'), ('D', 'R'), ('R', 'I'), ('I', 'A'), ('D', 'A'),
                ('D', 'A4'), ('A4', 'A'), ('TA', 'A'), ('D', 'TA'), ('DU', 'D'),
                ('DU', 'I'), ('DW', 'IW'), ('DW', 'RW'), ('DW', 'D'),
-               ('IW', 'I'), ('DW', 'I'))
+               ('IW', 'I'), ('DW', 'I'), ('DW', 'R'))
 # --smoke: the shortest run of each loop (search and training) on tiny
 # batches
 SMOKE_OPTIONS = {
