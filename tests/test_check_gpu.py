@@ -66,11 +66,8 @@ def test_a_failed_check_is_reported_and_fails_the_command(
         tmp_path, monkeypatch, capsys):
     """The harness: a check that raises is reported as failed with its
     error, the next ones still run, and the command exits 1."""
-    import sys
-
-    from fixtures import ROOT
-    monkeypatch.syspath_prepend(f'{ROOT}/tools')
-    import check_gpu
+    from test_faults import _load_tool
+    check_gpu = _load_tool('tools/check_gpu.py')  # a fresh module
 
     def broken(ctx):
         raise RuntimeError('mmcv has no compiled ops')
@@ -88,4 +85,3 @@ def test_a_failed_check_is_reported_and_fails_the_command(
     assert checks['mmcv_ops']['status'] == 'skipped'
     assert 'environment  failed   RuntimeError: mmcv has no compiled ops' in (
         capsys.readouterr().out)
-    del sys.modules['check_gpu']

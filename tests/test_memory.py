@@ -59,7 +59,7 @@ def test_the_meta_device_counts_what_a_cpu_step_allocates(nondeterministic):
     counts = {}
     for device in ('cpu', 'meta'):
         model, (sgd, adam) = clip_model(device)
-        batch = synthetic_batch(2, (48, 64), 11, device)
+        batch = synthetic_batch(2, (48, 64), device)
         counts[device] = training_memory(model, batch, sgd, adam)
     assert set(counts['cpu']) == {'weight step', 'α step'}
     for step, measured in counts['cpu'].items():
@@ -76,7 +76,7 @@ def test_checkpointing_lowers_the_peak_of_both_steps():
     peaks = {}
     for with_cp in (False, True):
         model, (sgd, adam) = clip_model('meta', with_cp=with_cp)
-        batch = synthetic_batch(2, (96, 96), 11, 'meta')
+        batch = synthetic_batch(2, (96, 96), 'meta')
         peaks[with_cp] = training_memory(model, batch, sgd, adam)
     for step in ('weight step', 'α step'):
         assert peaks[True][step].persistent == peaks[False][step].persistent

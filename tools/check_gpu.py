@@ -377,7 +377,7 @@ def check_paper_step(ctx: Context) -> dict:
             repeats=2 if ctx.quick else 5,
             settings=settings)
         out[pair] = dict(
-            settings=dict(settings, frames=8),
+            settings=settings,  # the DAS config's, built last
             device=figures.device,
             seconds={
                 k: round(v, 4)

@@ -145,10 +145,10 @@ def step_memory(step, model: nn.Module,
     return StepMemory(persistent, memory.peak_bytes)
 
 
-def synthetic_batch(batch_size: int, size, num_classes: int,
-                    device) -> Dict[str, list]:
+def synthetic_batch(batch_size: int, size, device) -> Dict[str, list]:
     """A batch as the data loader gives it: ``batch_size`` uint8 images of
-    ``size`` (H, W) with all-zero labels (class 0), on ``device``."""
+    ``size`` (H, W) with all-zero labels (class 0: the labels' values do not
+    change the memory), on ``device``."""
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
     h, w = size
@@ -161,7 +161,6 @@ def synthetic_batch(batch_size: int, size, num_classes: int,
         sample.set_metainfo(
             dict(img_shape=(h, w), pad_shape=(h, w), ori_shape=(h, w)))
         samples.append(sample)
-    del num_classes  # the labels' values do not change the memory
     return dict(inputs=inputs, data_samples=samples)
 
 

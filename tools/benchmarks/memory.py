@@ -147,10 +147,11 @@ def build(config: str, device, size=None, batch=None, with_cp=False):
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
             module.eval()
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    data = synthetic_batch(batch_size, size, cfg.model.decode_head.num_classes,
-                           device)
-    return model, wrapper, data, dict(
-        size=f'{size[0]}x{size[1]}', batch=batch_size)
+    data = synthetic_batch(batch_size, size, device)
+    settings = dict(size=f'{size[0]}x{size[1]}', batch=batch_size)
+    if cfg.model.get('clip_cell'):
+        settings['frames'] = cfg.model.clip_cell.num_frames
+    return model, wrapper, data, settings
 
 
 def measure(config: str, args, with_cp=False) -> Dict[str, object]:
@@ -224,13 +225,7 @@ def run(args) -> list:
                 rows.append(
                     row(f'{label}, {step_name}', step, image_step.peak,
                         das['rss'] if step_name == 'weight step' else None))
-        settings = dict(image['settings'], frames=frames_of(das_config))
         tables.append(
             MemoryTable(f'memory of a training step: {pair}', str(args.device),
-                        rows, settings))
+                        rows, das['settings']))
     return tables
-
-
-def frames_of(config: str) -> int:
-    from mmengine.config import Config
-    return Config.fromfile(osp.join(ROOT, config)).model.clip_cell.num_frames
