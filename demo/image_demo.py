@@ -25,10 +25,14 @@ warnings.filterwarnings(
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmcv  # noqa: E402
+import numpy as np  # noqa: E402
+from mmengine.structures import PixelData  # noqa: E402
 from mmseg.apis import show_result_pyplot  # noqa: E402
+from mmseg.structures import SegDataSample  # noqa: E402
 
 import das_mmseg  # noqa: E402,F401
 from das_mmseg import apis  # noqa: E402
+from das_mmseg.datasets.loading import load_checked_image  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -63,16 +67,42 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+#: images with a shorter side are drawn enlarged (nearest neighbour): mmseg's
+#: visualizer fails on a 1x1 prediction, and a few pixels show nothing
+MIN_DRAWN_SIDE = 64
+
+
+def drawable(img: np.ndarray, result: SegDataSample):
+    """The image and a result holding only its prediction, enlarged by a
+    whole factor (nearest neighbour) when the image's shorter side is below
+    :data:`MIN_DRAWN_SIDE`; unchanged otherwise.
+
+    Args:
+        img (np.ndarray): BGR image ``(H, W, 3)``.
+        result (SegDataSample): Its result, ``pred_sem_seg`` ``(1, H, W)``.
+    """
+    short = min(img.shape[:2])
+    if short >= MIN_DRAWN_SIDE:
+        return img, result
+    factor = -(-MIN_DRAWN_SIDE // short)
+    pred = result.pred_sem_seg.data
+    enlarged = SegDataSample(metainfo=result.metainfo)
+    enlarged.pred_sem_seg = PixelData(
+        data=pred.repeat_interleave(factor, 1).repeat_interleave(factor, 2))
+    return img.repeat(factor, 0).repeat(factor, 1), enlarged
+
+
 def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.img):
         raise FileNotFoundError(f'image file "{args.img}" does not exist')
     model = apis.init_model(args.config, args.checkpoint, device=args.device)
     result = apis.inference_model(model, args.img)
+    img, drawn = drawable(load_checked_image(args.img), result)
     show_result_pyplot(
         model,
-        args.img,
-        result,
+        img,
+        drawn,
         title=args.title,
         opacity=args.opacity,
         with_labels=args.with_labels,

@@ -47,6 +47,7 @@ def old_form(argv) -> None:
     import das_mmseg  # noqa: F401
     from das_mmseg.apis.inference import frame_titles
     from das_mmseg.augment import Policy
+    from das_mmseg.datasets.loading import load_checked_image
     from das_mmseg.models.clip_cell import ClipCell
     from das_mmseg.utils.checkpoint import load_from_local
     from das_mmseg.visualization import clip_to_rgb, draw_clip
@@ -71,7 +72,7 @@ def old_form(argv) -> None:
             raise KeyError(
                 f'{args.checkpoint} holds no clip cell (no clip_cell.alpha)')
         cell.load_state_dict(own, strict=False)
-    image = mmcv.imread(args.image)
+    image = load_checked_image(args.image)
     pixels = torch.from_numpy(image).permute(2, 0, 1)[None].float()
     with torch.no_grad():
         frames = clip_to_rgb(cell.eval()(pixels)[0], cell.space)

@@ -23,7 +23,7 @@ _base_ = ['./pspnet_r18tiny-d16_1xb4-1k_camvid-cpu-128x128.py']
 crop_size = (128, 128)  # the data piece's
 label_guard = dict(type='CheckSegLabels', num_classes=11, ignore_index=255)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImage'),
     dict(type='LoadAnnotations'),
     label_guard,
     dict(

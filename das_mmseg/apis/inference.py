@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose
+from mmengine.registry import init_default_scope
 from mmseg.apis import init_model as mmseg_init_model
 from mmseg.structures import SegDataSample
 from torch import nn
@@ -75,31 +76,67 @@ def init_model(config: Union[str, Path, Config],
     return model
 
 
+#: the loading steps of test pipelines that :func:`checked_test_pipeline`
+#: replaces by :class:`~das_mmseg.datasets.loading.LoadCheckedImage`
+IMAGE_LOADERS = ('LoadImageFromFile', 'LoadImageFromNDArray',
+                 'InferencerLoader', 'LoadCheckedImage')
+
+
+def checked_test_pipeline(test_pipeline: Sequence[dict]) -> List[dict]:
+    """A test pipeline for inference: without ``LoadAnnotations``, its image
+    loader replaced by ``LoadCheckedImage`` (files and arrays, checked before
+    any transform; the loader's decode arguments kept).
+
+    Args:
+        test_pipeline (list[dict]): A config's ``test_pipeline``.
+
+    Returns:
+        list[dict]: The steps (copies).
+    """
+    steps = [
+        dict(step) for step in test_pipeline
+        if step.get('type') != 'LoadAnnotations'
+    ]
+    for step in steps:
+        if step.get('type') in IMAGE_LOADERS:
+            step['type'] = 'LoadCheckedImage'
+            step.pop('ignore_empty', None)
+            break
+    return steps
+
+
 def prepare_batch(model: nn.Module, img: ImageType):
     """A batch for ``model.test_step``: image(s) through the test pipeline of
-    ``model.cfg`` (without ``LoadAnnotations``; arrays loaded by
-    ``LoadImageFromNDArray``).
+    ``model.cfg`` (:func:`checked_test_pipeline`: each file or array is
+    checked before any transform, see
+    :class:`~das_mmseg.datasets.loading.LoadCheckedImage`).
 
     Returns:
         tuple: ``dict(inputs=[...], data_samples=[...])`` and whether ``img``
         was a list.
+
+    Raises:
+        ImageInputError: An image the model cannot take, named (its path or
+            its place in the batch).
     """
     is_batch = isinstance(img, (list, tuple))
     imgs = list(img) if is_batch else [img]
     if not imgs:
         raise ValueError('no image given')
-    steps = [
-        dict(step) for step in model.cfg.test_pipeline
-        if step.get('type') != 'LoadAnnotations'
-    ]
-    if isinstance(imgs[0], np.ndarray):
-        steps[0]['type'] = 'LoadImageFromNDArray'
-    pipeline = Compose(steps)
+    # the steps are looked up in the config's scope, as mmseg's own
+    # inference_model does (init_model set it; a later Runner may not have)
+    init_default_scope(model.cfg.get('default_scope', 'mmseg'))
+    pipeline = Compose(checked_test_pipeline(model.cfg.test_pipeline))
     data = dict(inputs=[], data_samples=[])
-    for one in imgs:
-        out = pipeline(
-            dict(img=one) if isinstance(one, np.ndarray) else dict(
-                img_path=one))
+    for i, one in enumerate(imgs):
+        if isinstance(one, (str, Path)):
+            results = dict(img_path=str(one))
+        else:
+            results = dict(
+                img=one,
+                img_source=f'image {i} of the batch'
+                if is_batch else 'the image')
+        out = pipeline(results)
         data['inputs'].append(out['inputs'])
         data['data_samples'].append(out['data_samples'])
     return data, is_batch
@@ -262,6 +299,6 @@ def inference_clip(model: nn.Module, img: ImageType):
 
 __all__ = [
     'init_model', 'inference_model', 'inference_clip', 'preprocessed_clips',
-    'clip_space', 'default_device', 'prepare_batch', 'clip_policy',
-    'clip_titles', 'frame_titles'
+    'clip_space', 'default_device', 'prepare_batch', 'checked_test_pipeline',
+    'clip_policy', 'clip_titles', 'frame_titles'
 ]

@@ -4,10 +4,12 @@ from typing import List, Optional
 
 import numpy as np
 import torch
+from mmengine.dataset import Compose
 from mmseg.apis import MMSegInferencer
 
 from ..utils.checkpoint_fit import check_checkpoint_file_fits
-from .inference import default_device, preprocessed_clips
+from .inference import (checked_test_pipeline, default_device,
+                        preprocessed_clips)
 
 
 class DASInferencer(MMSegInferencer):
@@ -55,6 +57,13 @@ class DASInferencer(MMSegInferencer):
         if weights is not None and not allow_partial:
             check_checkpoint_file_fits(
                 self.model, weights, 'DASInferencer(..., allow_partial=True)')
+
+    def _init_pipeline(self, cfg) -> Compose:
+        """The test pipeline with its loader replaced by ``LoadCheckedImage``
+        (:func:`~das_mmseg.apis.inference.checked_test_pipeline`): files and
+        arrays are checked before any transform, unreadable files named."""
+        return Compose(
+            checked_test_pipeline(cfg.test_dataloader.dataset.pipeline))
 
     @torch.no_grad()
     def forward(self,

@@ -558,19 +558,36 @@ def use_crash_safe_checkpoints(cfg: Config) -> None:
         hook['type'] = 'CrashSafeCheckpointHook'
 
 
+def _add_default_hook(cfg: Config, name: str, hook: dict) -> None:
+    """``default_hooks[name] = hook`` unless the config names it (None in
+    the config leaves it out)."""
+    hooks = cfg.get('default_hooks')
+    if hooks is None:
+        cfg.default_hooks = hooks = ConfigDict()
+    if name not in hooks:
+        hooks[name] = hook
+    elif hooks[name] is None:
+        hooks.pop(name)  # mmengine refuses None for a new name
+
+
 def check_loaded_checkpoints(cfg: Config) -> None:
     """Add :class:`CheckpointFitHook` to the config's ``default_hooks``
     (as ``checkpoint_fit``) unless it has one: every checkpoint the Runner
     loads (``load_from``, ``--resume``, ``tools/test.py``) is checked against
     the model first. ``default_hooks.checkpoint_fit=None`` leaves it out;
     ``...allow_partial=True`` loads any checkpoint."""
-    hooks = cfg.get('default_hooks')
-    if hooks is None:
-        cfg.default_hooks = hooks = ConfigDict()
-    if 'checkpoint_fit' not in hooks:
-        hooks['checkpoint_fit'] = dict(type='CheckpointFitHook')
-    elif hooks['checkpoint_fit'] is None:
-        hooks.pop('checkpoint_fit')  # mmengine refuses None for a new name
+    _add_default_hook(cfg, 'checkpoint_fit', dict(type='CheckpointFitHook'))
+
+
+def check_data_before_start(cfg: Config) -> None:
+    """Add :class:`DataPreflightHook` to a segmentation config's
+    ``default_hooks`` (as ``data_preflight``) unless it has one: the val and
+    test files are decoded and checked, and the training files' headers
+    read, before the first iteration (and the test files before testing).
+    ``default_hooks.data_preflight=None`` leaves it out."""
+    if cfg.get('default_scope', 'mmseg') == 'mmseg':
+        _add_default_hook(cfg, 'data_preflight',
+                          dict(type='DataPreflightHook'))
 
 
 def prepare_run(cfg: Config,
@@ -580,7 +597,9 @@ def prepare_run(cfg: Config,
     folders and config values, choose the checkpoint ``--resume`` continues
     from (and check ``load_from``), check every checkpoint the run loads
     against the model (:func:`check_loaded_checkpoints`), save checkpoints
-    crash-safely, adapt to a CPU-only machine, init gloo.
+    crash-safely, check the data files before the first iteration
+    (:func:`check_data_before_start`), adapt to a CPU-only machine, init
+    gloo.
 
     Args:
         cfg (Config): The config, changed in place.
@@ -597,6 +616,7 @@ def prepare_run(cfg: Config,
     check_config_values(cfg, training)
     resolve_resume(cfg)
     check_loaded_checkpoints(cfg)
+    check_data_before_start(cfg)
     use_crash_safe_checkpoints(cfg)
     adapt_to_cpu(cfg)
     dist_cfg = (cfg.get('env_cfg') or {}).get('dist_cfg') or {}

@@ -7,7 +7,7 @@ _base_ = ['./camvid_sample.py']
 data_root = 'data/camvid'
 crop_size = (360, 480)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImage'),
     dict(type='LoadAnnotations'),
     {{_base_.label_guard}},
     dict(

@@ -11,7 +11,7 @@ _base_ = ['./camvid_sample.py']
 data_root = 'data/camvid_cpu'
 crop_size = (128, 128)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImage'),
     dict(type='LoadAnnotations'),
     {{_base_.label_guard}},
     dict(

@@ -7,7 +7,7 @@ crop_size = (128, 128)
 # stops at a label outside [0, 11) other than 255, naming the file
 label_guard = dict(type='CheckSegLabels', num_classes=11, ignore_index=255)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImage'),
     dict(type='LoadAnnotations'),
     label_guard,
     dict(

@@ -4,7 +4,7 @@
 _base_ = ['./camvid_sample.py']
 crop_size = (96, 96)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImage'),
     dict(type='LoadAnnotations'),
     {{_base_.label_guard}},
     dict(

@@ -10,7 +10,7 @@ _base_ = ['mmseg::_base_/datasets/cityscapes.py']
 label_guard = dict(type='CheckSegLabels', num_classes=19, ignore_index=255)
 crop_size = (512, 1024)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImage'),
     dict(type='LoadAnnotations'),
     label_guard,
     dict(

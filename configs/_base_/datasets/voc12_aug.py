@@ -19,7 +19,7 @@ crop_size = (380, 380)
 # stops at a label outside [0, 21) other than 255, naming the file
 label_guard = dict(type='CheckSegLabels', num_classes=21, ignore_index=255)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImage'),
     dict(type='LoadAnnotations'),
     label_guard,
     dict(
