@@ -27,8 +27,7 @@ from das_mmseg.apis import DASInferencer
 from das_mmseg.datasets.checks import DataCheckError, check_dataset
 from das_mmseg.datasets.loading import (DEFAULT_MAX_IMAGE_PIXELS,
                                         ImageInputError, LoadCheckedImage,
-                                        check_image_array,
-                                        declared_image_size)
+                                        check_image_array, declared_image_size)
 from das_mmseg.datasets.preflight import preflight_split
 
 DEMO = osp.join(
@@ -67,8 +66,8 @@ BAD_ARRAYS = [
 
 @pytest.mark.parametrize('img,message', BAD_ARRAYS[:-1])
 def test_image_array_checks_name_the_problem_and_fix(img, message):
-    with pytest.raises(ImageInputError, match='image 3 of the batch: .*' +
-                       message):
+    with pytest.raises(
+            ImageInputError, match='image 3 of the batch: .*' + message):
         check_image_array(img, 'image 3 of the batch')
 
 
@@ -77,8 +76,10 @@ def test_image_array_limits_and_accepted_kinds():
     check_image_array(np.full((4, 4, 3), 200.0, np.float32))
     with pytest.warns(UserWarning, match=r'all values in \[0, 1\]'):
         check_image_array(np.full((4, 4, 3), 0.5, np.float32))
-    with pytest.raises(ImageInputError, match='100 pixels, more than the '
-                       'limit of 99.*DAS_MMSEG_MAX_IMAGE_PIXELS'):
+    with pytest.raises(
+            ImageInputError,
+            match='100 pixels, more than the '
+            'limit of 99.*DAS_MMSEG_MAX_IMAGE_PIXELS'):
         check_image_array(np.zeros((10, 10, 3), np.uint8), max_pixels=99)
     check_image_array(np.zeros((10, 10, 3), np.uint8), max_pixels=0)
 
@@ -147,8 +148,9 @@ def test_unreadable_files_are_named(tmp_path, model):
     for path, message in cases:
         for load in (lambda p: LoadCheckedImage()(dict(img_path=p)),
                      lambda p: apis.inference_model(model, p)):
-            with pytest.raises(ImageInputError,
-                               match=re.escape(str(path)) + ': ' + message):
+            with pytest.raises(
+                    ImageInputError,
+                    match=re.escape(str(path)) + ': ' + message):
                 load(str(path))
 
 
@@ -157,8 +159,7 @@ def test_declared_size_is_refused_before_decoding(tmp_path, monkeypatch):
     assert os.path.getsize(path) < 200
     assert declared_image_size(open(path, 'rb').read()) == (20000, 20000)
     decoded = []
-    monkeypatch.setattr('mmcv.imfrombytes',
-                        lambda *a, **k: decoded.append(1))
+    monkeypatch.setattr('mmcv.imfrombytes', lambda *a, **k: decoded.append(1))
     with pytest.raises(
             ImageInputError,
             match=f'20000x20000 \\(HxW\\) is 400000000 pixels, more than '
@@ -213,14 +214,19 @@ def test_demo_draws_a_1x1_image_and_refuses_a_huge_one(tmp_path):
                       cv2.IMREAD_UNCHANGED).shape == (1, 1)
     assert osp.isfile(str(tmp_path / 'out_clip.png'))
     huge = huge_png(tmp_path / 'huge.png')
-    done = subprocess.run(
-        [sys.executable, 'demo/image_demo.py', huge, DEMO, checkpoint,
-         '--out-file', out],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env=dict(os.environ, OMP_NUM_THREADS='1'))
+    done = subprocess.run([
+        sys.executable, 'demo/image_demo.py', huge, DEMO, checkpoint,
+        '--out-file', out
+    ],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True,
+                          timeout=300,
+                          env=dict(os.environ, OMP_NUM_THREADS='1'))
     assert done.returncode == 1
-    assert re.search(r'error: .*huge.png: 20000x20000 \(HxW\) is 400000000 '
-                     r'pixels, more than the limit', done.stderr)
+    assert re.search(
+        r'error: .*huge.png: 20000x20000 \(HxW\) is 400000000 '
+        r'pixels, more than the limit', done.stderr)
     assert 'Traceback' not in done.stderr
 
 
@@ -249,8 +255,7 @@ def every_defect(pairs):
             (pairs[8][1], 'empty file')]
 
 
-def test_the_training_guard_catches_everything_check_dataset_reports(
-        tmp_path):
+def test_the_training_guard_catches_everything_check_dataset_reports(tmp_path):
     pairs = tiny_dataset(tmp_path, 10, 0)['train']
     defects = every_defect(pairs)
     cfg = Config.fromfile(SMOKE)
@@ -277,9 +282,9 @@ def test_the_training_guard_catches_everything_check_dataset_reports(
                     seg_map_path=ann,
                     reduce_zero_label=False,
                     seg_fields=[]))
-    assert at_start >= {d for d in defects if d[1] != 'corrupt'} - {
-        (pairs[0][1], 'label values')
-    }
+    assert at_start >= {d
+                        for d in defects
+                        if d[1] != 'corrupt'} - {(pairs[0][1], 'label values')}
     # the clean sample passes both
     assert pipeline(
         dict(
@@ -302,7 +307,8 @@ def test_val_and_test_defects_stop_a_run_before_training(tmp_path):
         f'train_dataloader.dataset.data_root={tmp_path / "data"}',
         f'val_dataloader.dataset.data_root={tmp_path / "data"}',
         f'test_dataloader.dataset.data_root={tmp_path / "data"}',
-        'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False'
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False'
     ]
     with pytest.raises(DataCheckError) as error:
         train.main(args)
@@ -319,7 +325,9 @@ def test_val_and_test_defects_stop_a_run_before_training(tmp_path):
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg)
     runner.save_checkpoint(
-        str(tmp_path), 'w.pth', save_optimizer=False,
+        str(tmp_path),
+        'w.pth',
+        save_optimizer=False,
         save_param_scheduler=False)
     clear_global_instances()
     with pytest.raises(DataCheckError, match='the test split has 1'):
@@ -332,6 +340,7 @@ def test_val_and_test_defects_stop_a_run_before_training(tmp_path):
     # switched off, the run starts (and the guard stops it at evaluation)
     clear_global_instances()
     with pytest.raises(DataCheckError, match='CheckSegLabels'):
-        train.main(args[:2] + [str(tmp_path / 'wd2')] + args[3:] +
-                   ['default_hooks.data_preflight=None',
-                    'train_cfg.max_iters=2', 'train_cfg.val_interval=2'])
+        train.main(args[:2] + [str(tmp_path / 'wd2')] + args[3:] + [
+            'default_hooks.data_preflight=None', 'train_cfg.max_iters=2',
+            'train_cfg.val_interval=2'
+        ])

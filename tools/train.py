@@ -22,12 +22,11 @@ warnings.filterwarnings(
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.logging import print_log  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
 # registers the components, checks mmcv, installs the safe checkpoint loader
 import das_mmseg  # noqa: E402,F401
 from das_mmseg.utils.launch import CfgOptionsAction  # noqa: E402
+from das_mmseg.utils.launch import build_runner  # noqa: E402
 from das_mmseg.utils.launch import load_config, prepare_run  # noqa: E402
 
 
@@ -103,9 +102,7 @@ def main(argv=None):
     cfg.resume = args.resume
     prepare_run(cfg, overwrite=args.overwrite)
 
-    runner = Runner.from_cfg(
-        cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+    build_runner(cfg).train()
 
 
 if __name__ == '__main__':

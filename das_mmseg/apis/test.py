@@ -13,11 +13,9 @@ from typing import Optional
 
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 from das_mmseg.utils.checkpoint import check_checkpoint_file
-from das_mmseg.utils.launch import load_config, prepare_run
+from das_mmseg.utils.launch import build_runner, load_config, prepare_run
 
 
 def is_classification(cfg: Config) -> bool:
@@ -191,7 +189,4 @@ def run_test(cfg: Config) -> dict:
         or ``{'accuracy/top1': ..}``.
     """
     prepare_run(cfg, training=False)
-    runner = (
-        Runner.from_cfg(cfg)
-        if 'runner_type' not in cfg else RUNNERS.build(cfg))
-    return runner.test()
+    return build_runner(cfg).test()

@@ -9,10 +9,12 @@ into ``error: <message>`` on stderr and exit status 1.
 ours, or that signal a bug (``AssertionError``, ``AttributeError``, ...),
 keep their traceback.
 """
+import logging
 import os
 import os.path as osp
 import sys
 import traceback
+import warnings
 from typing import Callable, Optional
 
 #: the environment variable that shows the traceback of a user error
@@ -40,9 +42,59 @@ def is_user_error(error: BaseException) -> bool:
     return where.startswith(PACKAGE + os.sep) or where.startswith(TOOLS)
 
 
+#: Python warnings of the OpenMMLab stack that every run of our configs
+#: prints and that say nothing about the run: (start of the message, why it
+#: is expected). Hidden by our tools only (:func:`quiet_known_notices`),
+#: never on import; any other warning is shown.
+KNOWN_WARNINGS = (
+    ('pkg_resources is deprecated',
+     'setuptools, on importing the OpenMMLab packages'),
+    ('``build_loss`` would be deprecated soon',
+     "mmseg's own decode heads call build_loss"),
+    ('Default ``avg_non_ignore`` is False',
+     "our configs keep mmseg's (and the paper's) loss, the mean over all "
+     'pixels; avg_non_ignore=True would change the loss and the numbers'),
+    ('The draw is False, it means that the hook for visualization',
+     "mmseg's runtime keeps the hook off until tools/test.py --show-dir "
+     'turns it on'),
+)
+#: mmengine log records of the same kind (start of the message, why).
+KNOWN_LOG_NOTICES = (
+    ('The prefix is not set in metric class IoUMetric',
+     "mmseg's IoUMetric has no default prefix; one would rename the logged "
+     'mIoU keys'),
+    ('"FileClient" will be deprecated in future',
+     "mmengine's CheckpointHook builds one in every run"),
+    ('"HardDiskBackend" is the alias of "LocalBackend"',
+     "the same FileClient's backend"),
+)
+
+
+class KnownNoticeFilter(logging.Filter):
+    """Drops the log records of :data:`KNOWN_LOG_NOTICES`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(
+            message.startswith(known) for known, _ in KNOWN_LOG_NOTICES)
+
+
+def quiet_known_notices(logger: Optional[logging.Logger] = None) -> None:
+    """Hide :data:`KNOWN_WARNINGS` (from now on, in this process) and, given a
+    logger (a Runner's), :data:`KNOWN_LOG_NOTICES` in it. Our tools call it;
+    importing das_mmseg does not."""
+    for message, _ in KNOWN_WARNINGS:
+        warnings.filterwarnings('ignore', message=message)
+    if logger is not None and not any(
+            isinstance(f, KnownNoticeFilter) for f in logger.filters):
+        logger.addFilter(KnownNoticeFilter())
+
+
 def run_main(main: Callable, argv: Optional[list] = None):
-    """Run a tool's ``main(argv)``; a user error (:func:`is_user_error`)
+    """Run a tool's ``main(argv)`` with the known notices hidden
+    (:func:`quiet_known_notices`); a user error (:func:`is_user_error`)
     prints ``error: <message>`` on stderr and exits with status 1."""
+    quiet_known_notices()
     try:
         return main(argv)
     except Exception as error:

@@ -644,3 +644,19 @@ def init_cpu_distributed(launcher: str,
     if timeout is not None:
         kwargs['timeout'] = datetime.timedelta(seconds=timeout)
     torch.distributed.init_process_group(backend='gloo', **kwargs)
+
+
+def build_runner(cfg: Config):
+    """The Runner of a prepared config (:func:`prepare_run`): mmengine's, or
+    the config's ``runner_type``; the known notices of the OpenMMLab stack
+    are hidden in its logger (:func:`das_mmseg.utils.cli.quiet_known_notices`).
+    """
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from .cli import quiet_known_notices
+    runner = (
+        Runner.from_cfg(cfg)
+        if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    quiet_known_notices(runner.logger)
+    return runner

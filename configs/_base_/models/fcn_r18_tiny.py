@@ -1,6 +1,8 @@
 # A deliberately tiny FCN on a narrow ResNetV1c-18 (16 base channels, output
 # stride 32): a CPU-scale model for smoke runs and tests, not for accuracy.
-norm_cfg = dict(type='SyncBN', requires_grad=True)
+# BN: a CPU-scale model (on one process BN and SyncBN compute the same
+# statistics, and SyncBN needs CUDA)
+norm_cfg = dict(type='BN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
     mean=[123.675, 116.28, 103.53],

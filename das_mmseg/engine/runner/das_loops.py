@@ -66,6 +66,22 @@ from .rng import RNG_KEY, preserved_rng, rng_state, set_rng_state
 MODES = ('search_and_train', 'search', 'train')
 STATE_KEY = 'das_loop'
 INITIAL_STATE_KEY = 'das_initial_state'
+
+
+def forget_key(message_hub, key: str) -> None:
+    """Remove a key from a message hub: its scalars, its runtime info and its
+    resume flag.
+
+    mmengine 0.10 has no public way to drop the flag (``pop_info`` and the
+    ``log_scalars`` dict leave it in ``_resumed_keys``), and a flagged key
+    missing from a checkpoint's hub makes each resume from it warn
+    ``resumed key: ... is not defined in message_hub``.
+    """
+    message_hub.log_scalars.pop(key, None)
+    message_hub.pop_info(key)
+    message_hub._resumed_keys.pop(key, None)
+
+
 STATE_VERSION = 1
 DAS_LOSS = 'train/das_loss'
 # per α step, beside das_loss: arch_step's search_diagnostics
@@ -780,11 +796,10 @@ class DASLoopMixin:
     def _drop_search_scalars(self) -> None:
         """The log processor prints every scalar of the hub at every log, the
         latest value if nothing new came: drop the search's keys so that an
-        old α step's values are not reported as this iteration's. The hub has
-        no public remove for scalars; its public log_scalars dict is the only
-        way."""
+        old α step's values are not reported as this iteration's
+        (:func:`forget_key`)."""
         for key in SEARCH_SCALARS:
-            self.runner.message_hub.log_scalars.pop(key, None)
+            forget_key(self.runner.message_hub, key)
 
     def _end_search(self) -> None:
         """Derive the policy, let the hooks export it, and start the training
@@ -816,7 +831,7 @@ class DASLoopMixin:
                 f'set ({len(self.dataloader.dataset)} samples) for '
                 f'{self._max_length} {self.unit}')
             set_random_seed(runner.seed)
-        runner.message_hub.pop_info(INITIAL_STATE_KEY)
+        forget_key(runner.message_hub, INITIAL_STATE_KEY)
         self._save_state()
         self._open_weight_stream()
 
