@@ -793,6 +793,8 @@ def test_resume_refuses_a_changed_learning_rate(tmp_path, tools):
     tools['train'].main([SMOKE] + train_args(
         tmp_path / 'data', work_dir, 'train_cfg.max_iters=2', *options))
     clear_global_instances()
+    dump = work_dir / osp.basename(SMOKE)
+    earlier = dump.read_bytes()
     with pytest.raises(
             ValueError,
             match=r'the learning rate of optim_wrapper \(parameter group 0\) '
@@ -801,6 +803,8 @@ def test_resume_refuses_a_changed_learning_rate(tmp_path, tools):
             [SMOKE, '--resume'] +
             train_args(tmp_path / 'data', work_dir, 'train_cfg.max_iters=4',
                        'optim_wrapper.optimizer.lr=0.5', *options))
+    # the refused run's settings are not left in the run's config dump
+    assert dump.read_bytes() == earlier
     clear_global_instances()
     tools['train'].main([SMOKE, '--resume'] + train_args(
         tmp_path / 'data', work_dir, 'train_cfg.max_iters=4', *options))

@@ -27,6 +27,7 @@ from mmengine.logging import print_log  # noqa: E402
 import das_mmseg  # noqa: E402,F401
 from das_mmseg.utils.launch import CfgOptionsAction  # noqa: E402
 from das_mmseg.utils.launch import build_runner  # noqa: E402
+from das_mmseg.utils.launch import earlier_config_dump_kept  # noqa: E402
 from das_mmseg.utils.launch import load_config, prepare_run  # noqa: E402
 
 
@@ -102,7 +103,8 @@ def main(argv=None):
     cfg.resume = args.resume
     prepare_run(cfg, overwrite=args.overwrite)
 
-    build_runner(cfg).train()
+    with earlier_config_dump_kept(cfg):
+        build_runner(cfg).train()
 
 
 if __name__ == '__main__':

@@ -4,6 +4,7 @@ Runner is built.
 Every check here runs in seconds and raises before any data is loaded or any
 weight is trained, so a bad path or an unsupported machine never costs hours.
 """
+import contextlib
 import datetime
 import difflib
 import inspect
@@ -19,6 +20,7 @@ from mmengine.logging import print_log
 
 from das_mmseg.datasets.checks import find_files
 from .checkpoint import resolve_resume
+from .io import atomic_write
 
 DATASETS_DOC = 'README.md, section "Datasets"'
 
@@ -660,3 +662,34 @@ def build_runner(cfg: Config):
         if 'runner_type' not in cfg else RUNNERS.build(cfg))
     quiet_known_notices(runner.logger)
     return runner
+
+
+@contextlib.contextmanager
+def earlier_config_dump_kept(cfg: Config) -> Iterator[None]:
+    """Put the earlier run's config dump back when this run fails before
+    saving a checkpoint.
+
+    A Runner writes its config to ``<work_dir>/<config file name>`` when it
+    is built; a resume refused at its start (a changed learning rate, a
+    checkpoint that does not fit) would otherwise leave the refused settings
+    in the folder of the run it refused to touch.
+    """
+    work_dir, name = cfg.get('work_dir'), getattr(cfg, 'filename', None)
+    path = osp.join(work_dir, osp.basename(name)) if work_dir and name \
+        else None
+
+    def checkpoints():
+        return sorted(f for f in os.listdir(work_dir)
+                      if f.endswith('.pth')) if osp.isdir(work_dir) else []
+
+    earlier = None
+    if path and osp.isfile(path):
+        with open(path, 'rb') as f:
+            earlier = f.read()
+        saved = checkpoints()
+    try:
+        yield
+    except BaseException:
+        if earlier is not None and checkpoints() == saved:
+            atomic_write(path, earlier)
+        raise
