@@ -42,8 +42,8 @@ FAILURES = ('silent result', 'unclear error', 'crash', 'data loss', 'hang')
 
 def run(args, timeout=300, env=None):
     """A tool of this checkout with this Python; (status, output, seconds)."""
-    cmd = [sys.executable] + list(args) if args[0].endswith('.py') else list(
-        args)
+    cmd = [sys.executable
+           ] + list(args) if args[0].endswith('.py') else list(args)
     start = time.perf_counter()
     try:
         proc = subprocess.run(
@@ -77,13 +77,12 @@ def judge(status, output, expect, check=None):
     if status < 0 or status not in (0, 1):
         return 'crash'
     if expect == 'report':  # a check tool: status 1 and the findings
-        return 'works' if status == 1 and (check is None or
-                                           check(output)) else 'silent result'
+        return 'works' if status == 1 and (
+            check is None or check(output)) else 'silent result'
     if expect == 'error':
         if status == 0:
             return 'silent result'
-        if 'Traceback' in output or not re.search(r'^error: ', output,
-                                                  re.M):
+        if 'Traceback' in output or not re.search(r'^error: ', output, re.M):
             return 'unclear error'
         if check is not None and not check(output):
             return 'unclear error'
@@ -135,8 +134,9 @@ def main(argv=None):
     das, image = osp.join(out, 'das'), osp.join(out, 'image')
     for config, work, short in ((DEMO, das, SHORT), (IMAGE, image,
                                                      SHORT_IMAGE)):
-        status, output, _ = run(['tools/train.py', config, '--work-dir', work,
-                                 '--cfg-options'] + short)
+        status, output, _ = run(
+            ['tools/train.py', config, '--work-dir', work, '--cfg-options'] +
+            short)
         assert status == 0, output[-3000:]
     das_ckpt, image_ckpt = osp.join(das, 'iter_4.pth'), osp.join(
         image, 'iter_2.pth')
@@ -162,8 +162,7 @@ def main(argv=None):
 
     cases = []
 
-    def case(name, cmd, expect, check=None, timeout=300, env=None,
-             keep=None):
+    def case(name, cmd, expect, check=None, timeout=300, env=None, keep=None):
         if args.only and args.only not in name:
             return
         before = digest(keep) if keep else None
@@ -179,8 +178,9 @@ def main(argv=None):
                 case=name,
                 outcome=outcome,
                 seconds=round(seconds, 1),
-                message=(line[0][:200] if line else output.strip()
-                         .splitlines()[-1][:200] if output.strip() else '')))
+                message=(line[0][:200]
+                         if line else output.strip().splitlines()[-1][:200]
+                         if output.strip() else '')))
         print(f'{outcome:14s} {seconds:6.1f} s  {name}', flush=True)
 
     demo = ['demo/image_demo.py']
@@ -193,28 +193,35 @@ def main(argv=None):
          ['tools/test.py', DEMO, empty_ckpt], 'error')
     case('tools/test.py: a truncated checkpoint',
          ['tools/test.py', DEMO, cut_ckpt], 'error', named(cut_ckpt))
-    case('--resume with a foreign checkpoint',
-         ['tools/train.py', DEMO, '--work-dir', osp.join(out, 'foreign'),
-          '--resume', '--cfg-options', f'load_from={image_ckpt}'] + SHORT,
-         'error')
-    case('a fresh run into a used work dir', ['tools/train.py', DEMO,
-                                              '--work-dir', das,
-                                              '--cfg-options'] + SHORT,
-         'error', named(das), keep=das)
-    case('--cfg-options num_frames=8', ['tools/train.py', DEMO, '--work-dir',
-                                        osp.join(out, 'frames'),
-                                        '--cfg-options', 'num_frames=8'],
-         'error', lambda o: 'num_segments' in o)
+    case('--resume with a foreign checkpoint', [
+        'tools/train.py', DEMO, '--work-dir',
+        osp.join(out, 'foreign'), '--resume', '--cfg-options',
+        f'load_from={image_ckpt}'
+    ] + SHORT, 'error')
+    case(
+        'a fresh run into a used work dir',
+        ['tools/train.py', DEMO, '--work-dir', das, '--cfg-options'] + SHORT,
+        'error',
+        named(das),
+        keep=das)
+    case('--cfg-options num_frames=8', [
+        'tools/train.py', DEMO, '--work-dir',
+        osp.join(out, 'frames'), '--cfg-options', 'num_frames=8'
+    ], 'error', lambda o: 'num_segments' in o)
     resumed = osp.join(out, 'resumed')
     shutil.copytree(das, resumed)
-    case('--resume with a changed learning rate',
-         ['tools/train.py', DEMO, '--work-dir', resumed, '--resume',
-          '--cfg-options', 'optim_wrapper.optimizer.lr=0.5'] + SHORT[:4] +
-         ['train_cfg.max_iters=4'], 'error', keep=resumed)
-    case('--resume after the switch: no warning',
-         ['tools/train.py', DEMO, '--work-dir', resumed, '--resume',
-          '--cfg-options'] + SHORT[:1] + ['train_cfg.max_iters=4'] +
-         SHORT[2:], 'works',
+    case(
+        '--resume with a changed learning rate',
+        [
+            'tools/train.py', DEMO, '--work-dir', resumed, '--resume',
+            '--cfg-options', 'optim_wrapper.optimizer.lr=0.5'
+        ] + SHORT[:4] + ['train_cfg.max_iters=4'],
+        'error',
+        keep=resumed)
+    case('--resume after the switch: no warning', [
+        'tools/train.py', DEMO, '--work-dir', resumed, '--resume',
+        '--cfg-options'
+    ] + SHORT[:1] + ['train_cfg.max_iters=4'] + SHORT[2:], 'works',
          lambda o: not re.search(r'(?i)warning', o))
     case('inference: a (0, 0, 3) array', [
         sys.executable, '-c',
@@ -224,35 +231,50 @@ def main(argv=None):
         'run_main(lambda a: apis.inference_model(m, np.zeros((0, 0, 3), '
         'np.uint8)))'
     ], 'error', lambda o: 'holds no pixels' in o)
-    for label, expr, words in (
-        ('a 4-D array', 'np.zeros((1, 8, 8, 3), np.uint8)', 'not an image'),
-        ('an all-NaN float image', 'np.full((8, 8, 3), np.nan, np.float32)',
-         'NaN'), ('an RGBA array', 'np.zeros((8, 8, 4), np.uint8)',
-                  'alpha'), ('a grayscale array', 'np.zeros((8, 8), np.uint8)',
-                             'GRAY2BGR')):
-        case(f'DASInferencer: {label}', [
-            sys.executable, '-c',
-            'import numpy as np; from das_mmseg.apis import DASInferencer; '
-            f'i = DASInferencer({DEMO!r}, {das_ckpt!r}, device="cpu"); '
-            'from das_mmseg.utils.cli import run_main; '
-            f'run_main(lambda a: i({expr}))'
-        ], 'error', lambda o, w=words: w in o)
-    case('demo: a 1x1 PNG', demo + [
-        one, DEMO, das_ckpt, '--out-file',
-        osp.join(out, 'one_out.png'), '--show-clip'
-    ], 'works', lambda o: osp.isfile(osp.join(out, 'one_out.png')))
-    case('demo: a PNG declaring 20000x20000 pixels',
-         demo + [huge, DEMO, das_ckpt, '--out-file',
-                 osp.join(out, 'h.png')], 'error', named(huge), timeout=120)
-    case('demo: a 0-byte image', demo + [zero, DEMO, das_ckpt],
-         'error', named(zero))
+    for label, expr, words in (('a 4-D array',
+                                'np.zeros((1, 8, 8, 3), np.uint8)',
+                                'not an image'),
+                               ('an all-NaN float image',
+                                'np.full((8, 8, 3), np.nan, np.float32)',
+                                'NaN'), ('an RGBA array',
+                                         'np.zeros((8, 8, 4), np.uint8)',
+                                         'alpha'),
+                               ('a grayscale array',
+                                'np.zeros((8, 8), np.uint8)', 'GRAY2BGR')):
+        case(
+            f'DASInferencer: {label}', [
+                sys.executable, '-c', 'import numpy as np; '
+                'from das_mmseg.apis import DASInferencer; '
+                f'i = DASInferencer({DEMO!r}, {das_ckpt!r}, device="cpu"); '
+                'from das_mmseg.utils.cli import run_main; '
+                f'run_main(lambda a: i({expr}))'
+            ],
+            'error',
+            lambda o, w=words: w in o)
+    case(
+        'demo: a 1x1 PNG', demo + [
+            one, DEMO, das_ckpt, '--out-file',
+            osp.join(out, 'one_out.png'), '--show-clip'
+        ], 'works', lambda o: osp.isfile(osp.join(out, 'one_out.png')))
+    case(
+        'demo: a PNG declaring 20000x20000 pixels',
+        demo + [huge, DEMO, das_ckpt, '--out-file',
+                osp.join(out, 'h.png')],
+        'error',
+        named(huge),
+        timeout=120)
+    case('demo: a 0-byte image', demo + [zero, DEMO, das_ckpt], 'error',
+         named(zero))
     case('demo: a text file named .jpg', demo + [text, DEMO, das_ckpt],
          'error', named(text))
     case('demo: an image that does not exist',
          demo + [osp.join(out, 'nope.png'), DEMO, das_ckpt], 'error')
-    case('DAS_MMSEG_MAX_IMAGE_PIXELS=lots', demo + [one, DEMO, das_ckpt],
-         'error', lambda o: 'not a pixel count' in o,
-         env=dict(DAS_MMSEG_MAX_IMAGE_PIXELS='lots'))
+    case(
+        'DAS_MMSEG_MAX_IMAGE_PIXELS=lots',
+        demo + [one, DEMO, das_ckpt],
+        'error',
+        lambda o: 'not a pixel count' in o,
+        env=dict(DAS_MMSEG_MAX_IMAGE_PIXELS='lots'))
 
     zero_train = sample_copy(out, 'zero_train')
     first = sorted(os.listdir(osp.join(zero_train, 'img_dir', 'train')))[0]
@@ -268,11 +290,15 @@ def main(argv=None):
     seg = cv2.imread(ann, cv2.IMREAD_UNCHANGED)
     seg.flat[:5] = 200
     cv2.imwrite(ann, seg)
-    case('training: a val label value out of range',
-         ['tools/train.py', DEMO, '--work-dir',
-          osp.join(out, 'val_run'), '--cfg-options'] + SHORT +
-         data_options(val_label), 'error',
-         lambda o: ann in o and 'before the run started' in o, timeout=120)
+    case(
+        'training: a val label value out of range',
+        [
+            'tools/train.py', DEMO, '--work-dir',
+            osp.join(out, 'val_run'), '--cfg-options'
+        ] + SHORT + data_options(val_label),
+        'error',
+        lambda o: ann in o and 'before the run started' in o,
+        timeout=120)
     case('tools/test.py: a test label value out of range',
          ['tools/test.py', DEMO, das_ckpt, '--cfg-options'] +
          data_options(val_label)[2:], 'error', named(ann))
@@ -282,10 +308,10 @@ def main(argv=None):
     seg = cv2.imread(ann16, cv2.IMREAD_UNCHANGED).astype(np.uint16)
     seg[0, 0] = 259
     cv2.imwrite(ann16, seg)
-    case('training: a 16-bit label holding 259 (uint8 would make it 3)',
-         ['tools/train.py', DEMO, '--work-dir',
-          osp.join(out, 'wide_run'), '--cfg-options'] + SHORT +
-         data_options(wide), 'error', named(ann16))
+    case('training: a 16-bit label holding 259 (uint8 would make it 3)', [
+        'tools/train.py', DEMO, '--work-dir',
+        osp.join(out, 'wide_run'), '--cfg-options'
+    ] + SHORT + data_options(wide), 'error', named(ann16))
     case('check_dataset.py on the damaged training split', [
         'tools/analysis_tools/check_dataset.py', DEMO, '--split', 'train',
         '--cfg-options'
@@ -305,9 +331,8 @@ def main(argv=None):
         'tools/train.py', DEMO, '--work-dir',
         osp.join(out, 'b0'), '--cfg-options', 'train_dataloader.batch_size=0'
     ], 'error', lambda o: 'batch_size' in o)
-    case('first contact: tools/train.py --help',
-         ['tools/train.py', '--help'], 'works',
-         lambda o: 'pkg_resources' not in o and 'Warning' not in o)
+    case('first contact: tools/train.py --help', ['tools/train.py', '--help'],
+         'works', lambda o: 'pkg_resources' not in o and 'Warning' not in o)
 
     counts = {}
     for c in cases:
