@@ -31,6 +31,7 @@ from mmseg.apis import show_result_pyplot  # noqa: E402
 from mmseg.structures import SegDataSample  # noqa: E402
 
 import das_mmseg  # noqa: E402,F401
+import das_mmseg.safe_io  # noqa: E402,F401  (safe checkpoint I/O)
 from das_mmseg import apis  # noqa: E402
 from das_mmseg.datasets.loading import load_checked_image  # noqa: E402
 

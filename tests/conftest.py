@@ -1,8 +1,16 @@
 """The pytest fixtures shared by the test modules; plain helpers (ROOT,
-SAMPLE, run_tool, ...) are in fixtures.py."""
+SAMPLE, run_tool, ...) are in fixtures.py.
+
+The tests run as a process that has read a shipped config: with the safe
+checkpoint I/O that the configs' ``custom_imports`` switch on
+(``das_mmseg.safe_io``); test_import_side_effects.py checks, in fresh
+processes, that ``import das_mmseg`` alone does not.
+"""
 import pytest
 import torch
 from fixtures import ROOT, clear_global_instances
+
+import das_mmseg.safe_io  # noqa: F401
 
 
 @pytest.fixture(scope='session')

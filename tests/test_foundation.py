@@ -73,7 +73,7 @@ def test_registration_and_double_import(tmp_path):
     # what custom_imports in a config does, after the tools imported it
     import_modules_from_strings(['das_mmseg'])
     cfg = Config.fromfile(SMOKE)
-    assert cfg.custom_imports.imports == ['das_mmseg']
+    assert cfg.custom_imports.imports == ['das_mmseg', 'das_mmseg.safe_io']
     init_default_scope('mmseg')
     ds = DATASETS.build(dict(cfg.val_dataloader.dataset, data_root=SAMPLE))
     assert len(ds) == 16 and ds.metainfo['classes'][0] == 'sky'

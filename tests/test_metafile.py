@@ -41,14 +41,12 @@ def models():
 def test_every_config_is_listed_once_with_its_name():
     listed = [m['Config'] for m in models()]
     configs = sorted(
-        osp.relpath(p, ROOT)
-        for p in glob.glob(osp.join(ROOT, 'configs', 'das', '**', '*.py'),
-                           recursive=True))
+        osp.relpath(p, ROOT) for p in glob.glob(
+            osp.join(ROOT, 'configs', 'das', '**', '*.py'), recursive=True))
     assert sorted(listed) == configs
     for model in models():
         assert osp.isfile(osp.join(ROOT, model['Config']))
-        assert model['Name'] == osp.splitext(osp.basename(
-            model['Config']))[0]
+        assert model['Name'] == osp.splitext(osp.basename(model['Config']))[0]
         assert model['Metadata']['Training Data']
         assert model['Paper']['URL'].startswith('https://arxiv.org/')
 
@@ -72,8 +70,7 @@ def readme_miou(config_name: str) -> float:
     with an mIoU(ms+flip) column."""
     with open(osp.join(ROOT, 'configs', 'das', 'README.md')) as f:
         for line in f:
-            if f'[config]({config_name}.py)' in line and line.count(
-                    '|') == 14:
+            if f'[config]({config_name}.py)' in line and line.count('|') == 14:
                 return float(line.split('|')[10])
     raise KeyError(config_name)
 
@@ -117,7 +114,7 @@ def mim_tool(name, *args, timeout=600):
     ]), ('pspnet_r18tiny-d16_1xb4-300iter_camvid-sample-96x96', [])],
     ids=['das', 'image_twin'])
 def test_mmsegs_own_tools_train_and_test_the_configs(tmp_path, config,
-                                                    options):
+                                                     options):
     path = osp.join(ROOT, 'configs', 'das', config + '.py')
     mim_tool('train.py', path, '--work-dir', str(tmp_path), '--cfg-options',
              'train_cfg.max_iters=2', 'train_cfg.val_interval=2',

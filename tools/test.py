@@ -24,8 +24,11 @@ warnings.filterwarnings(
 # run from a checkout without installing
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-# registers the components, checks mmcv, installs the safe checkpoint loader
+# registers the components and checks mmcv; the safe checkpoint I/O is switched
+# on here too, not only by the config's custom_imports: checkpoints are read
+# before the config's Runner exists
 import das_mmseg  # noqa: E402,F401
+import das_mmseg.safe_io  # noqa: E402,F401
 from das_mmseg.apis.test import build_test_config, run_test  # noqa: E402
 from das_mmseg.utils.launch import CfgOptionsAction  # noqa: E402
 

@@ -23,8 +23,11 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.logging import print_log  # noqa: E402
 
-# registers the components, checks mmcv, installs the safe checkpoint loader
+# registers the components and checks mmcv; the safe checkpoint I/O is switched
+# on here too, not only by the config's custom_imports: checkpoints are read
+# before the config's Runner exists
 import das_mmseg  # noqa: E402,F401
+import das_mmseg.safe_io  # noqa: E402,F401
 from das_mmseg.utils.launch import CfgOptionsAction  # noqa: E402
 from das_mmseg.utils.launch import build_runner  # noqa: E402
 from das_mmseg.utils.launch import earlier_config_dump_kept  # noqa: E402

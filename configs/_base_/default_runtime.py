@@ -4,5 +4,9 @@
 # minutes).
 _base_ = ['mmseg::_base_/default_runtime.py']
 
-custom_imports = dict(imports=['das_mmseg'], allow_failed_imports=False)
+# das_mmseg registers the components; das_mmseg.safe_io makes mmengine's local
+# checkpoint loading safe, its local writes atomic and init_cfg 'Pretrained'
+# checked (importing das_mmseg alone changes nothing of mmengine)
+custom_imports = dict(
+    imports=['das_mmseg', 'das_mmseg.safe_io'], allow_failed_imports=False)
 env_cfg = dict(dist_cfg=dict(timeout=600))

@@ -554,10 +554,16 @@ def load_config(path: str,
 def use_crash_safe_checkpoints(cfg: Config) -> None:
     """Save checkpoints with :class:`CrashSafeCheckpointHook` where the
     config names mmengine's ``CheckpointHook`` (same arguments; a killed run
-    keeps a checkpoint to resume from)."""
+    keeps a checkpoint to resume from), and say so in the log; a config
+    naming another checkpoint hook keeps it."""
     hook = (cfg.get('default_hooks') or {}).get('checkpoint')
     if isinstance(hook, dict) and hook.get('type') == 'CheckpointHook':
         hook['type'] = 'CrashSafeCheckpointHook'
+        print_log(
+            'default_hooks.checkpoint: CheckpointHook runs as '
+            'CrashSafeCheckpointHook (the same arguments; the new checkpoint '
+            'is written before retired ones are deleted)',
+            logger='current')
 
 
 def _add_default_hook(cfg: Config, name: str, hook: dict) -> None:

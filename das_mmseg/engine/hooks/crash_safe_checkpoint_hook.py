@@ -1,5 +1,6 @@
 """A CheckpointHook whose every moment is a valid state to resume from."""
 import os.path as osp
+from collections import deque
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
@@ -17,37 +18,26 @@ class CrashSafeCheckpointHook(CheckpointHook):
     *before* writing the new one, and rewrites ``last_checkpoint`` in place: a
     run killed during the save of ``iter_20.pth`` with ``max_keep_ckpts=1``
     has already deleted ``iter_10.pth`` and is left with nothing to resume
-    from. Here a save (1) writes the new checkpoint (atomically, through
-    :class:`das_mmseg.utils.checkpoint.AtomicLocalBackend`), (2) then
+    from. Here a save (1) writes the new checkpoint (mmengine's own save;
+    atomic where the local backend is :mod:`das_mmseg.safe_io`'s), (2) then
     replaces ``last_checkpoint`` atomically, (3) only then deletes retired
     checkpoints. Arguments and everything else are those of
     ``CheckpointHook``; ``tools/train.py`` uses this hook where a config
-    names ``CheckpointHook``.
+    names ``CheckpointHook``, and says so in the log.
     """
 
     def _save_checkpoint_with_step(self, runner, step, meta):
-        retired = []
-        # (an epoch may save twice, latest and best: count the step once)
-        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and
-                                            self.keep_ckpt_ids[-1] == step):
-            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
-                retired.append(self.keep_ckpt_ids.popleft())
-            self.keep_ckpt_ids.append(step)
-            runner.message_hub.update_info('keep_ckpt_ids',
-                                           list(self.keep_ckpt_ids))
-        filename = self.filename_tmpl.format(step)
-        self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
-        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        runner.save_checkpoint(
-            self.out_dir,
-            filename,
-            self.file_client_args,
-            save_optimizer=self.save_optimizer,
-            save_param_scheduler=self.save_param_scheduler,
-            meta=meta,
-            by_epoch=self.by_epoch,
-            backend_args=self.backend_args,
-            **self.args)
+        # mmengine has no public seam between choosing the checkpoints to
+        # retire and saving the new one: this private method does both, in
+        # that order. Its own retiring is switched off for the call, and done
+        # here after the save.
+        # the bookkeeping first: the checkpoint records what is kept
+        retired = self._keep(runner, step)
+        keep, self.max_keep_ckpts = self.max_keep_ckpts, -1
+        try:
+            super()._save_checkpoint_with_step(runner, step, meta)
+        finally:
+            self.max_keep_ckpts = keep
         # model-parallel saves gather on every rank; the files are rank 0's
         if not is_main_process():
             return
@@ -61,3 +51,20 @@ class CrashSafeCheckpointHook(CheckpointHook):
                 self.file_backend.remove(path)
             elif self.file_backend.isdir(path):  # deepspeed saves folders
                 self.file_backend.rmtree(path)
+
+    def _keep(self, runner, step: int) -> list:
+        """Record ``step`` among the kept checkpoints (``keep_ckpt_ids``, as
+        mmengine keeps them in the message hub for a resume); return the
+        steps to retire."""
+        if self.max_keep_ckpts <= 0:
+            return []
+        kept = getattr(self, 'keep_ckpt_ids', None)
+        if kept is None:
+            kept = self.keep_ckpt_ids = deque(maxlen=self.max_keep_ckpts)
+        # (an epoch may save twice, latest and best: count the step once)
+        if kept and kept[-1] == step:
+            return []
+        retired = [kept.popleft()] if len(kept) == self.max_keep_ckpts else []
+        kept.append(step)
+        runner.message_hub.update_info('keep_ckpt_ids', list(kept))
+        return retired
