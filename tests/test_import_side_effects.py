@@ -1,7 +1,8 @@
 """Importing das_mmseg changes no global behaviour (issue 18.2): mmengine's
 checkpoint loaders, file backends and weight initializers, and torch's safe
 globals, are the ones they were before; ``das_mmseg.safe_io``, which the
-shipped configs name in ``custom_imports``, is what switches the safe I/O on."""
+shipped configs name in ``custom_imports``, is what switches the safe I/O
+on."""
 import json
 import subprocess
 import sys
@@ -14,7 +15,7 @@ PROBE = '''
 import json
 import torch._dynamo  # noqa: F401
 import torch.serialization
-from mmengine.fileio.backends.registry_utils import backends, prefix_to_backends
+from mmengine.fileio.backends import registry_utils
 from mmengine.registry import WEIGHT_INITIALIZERS
 from mmengine.runner.checkpoint import CheckpointLoader
 
@@ -22,8 +23,8 @@ from mmengine.runner.checkpoint import CheckpointLoader
 def state():
     return dict(
         loader=repr(CheckpointLoader._schemes.get('')),
-        backend=repr(backends.get('local')),
-        prefix=repr(prefix_to_backends.get('')),
+        backend=repr(registry_utils.backends.get('local')),
+        prefix=repr(registry_utils.prefix_to_backends.get('')),
         pretrained=repr(WEIGHT_INITIALIZERS.get('Pretrained')),
         safe_globals=sorted(map(repr, torch.serialization.get_safe_globals())))
 
