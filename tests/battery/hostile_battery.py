@@ -28,7 +28,9 @@ import sys
 import time
 import zlib
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from fixtures import ROOT, run_tool  # noqa: E402  (tests/fixtures.py)
+
 DEMO = 'configs/das/das-pspnet_gsf-r18tiny-d16-t4_1xb4-300iter_camvid-sample-96x96.py'  # noqa: E501
 IMAGE = 'configs/das/pspnet_r18tiny-d16_1xb4-300iter_camvid-sample-96x96.py'
 SHORT = [
@@ -41,18 +43,15 @@ FAILURES = ('silent result', 'unclear error', 'crash', 'data loss', 'hang')
 
 
 def run(args, timeout=300, env=None):
-    """A tool of this checkout with this Python; (status, output, seconds)."""
-    cmd = [sys.executable
-           ] + list(args) if args[0].endswith('.py') else list(args)
+    """A tool of this checkout with this Python; (status, output, seconds),
+    status None past ``timeout``."""
     start = time.perf_counter()
     try:
-        proc = subprocess.run(
-            cmd,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
+        proc = run_tool(
+            args,
             timeout=timeout,
-            env=dict(os.environ, OMP_NUM_THREADS='1', **(env or {})))
+            env=dict(OMP_NUM_THREADS='1', **(env or {})),
+            check=False)
     except subprocess.TimeoutExpired:
         return None, '', time.perf_counter() - start
     return (proc.returncode, proc.stdout + proc.stderr,
