@@ -146,8 +146,11 @@ def history_buffer_method(owner: type, name: str):
     (and from there ``eval``); this stand-in serves those methods and refuses
     everything else.
     """
+    # HistoryBuffer has no public list of its statistics methods (the ones
+    # registered with HistoryBuffer.register_statistics); the built-in four
+    # are named as well should that private dict change
     if owner is HistoryBuffer and not name.startswith('_') and (
-            name in HistoryBuffer._statistics_methods
+            name in getattr(HistoryBuffer, '_statistics_methods', {})
             or name in ('min', 'max', 'current', 'mean')):
         return getattr(HistoryBuffer, name)
     raise UnsafeCheckpointError(
@@ -423,7 +426,9 @@ def register_atomic_local_backend() -> None:
     Idempotent.
     """
     register_backend('local', AtomicLocalBackend, force=True, prefixes='')
-    # backends made before (singletons of mmengine.fileio's functions)
+    # backends made before (singletons of mmengine.fileio's functions): the
+    # cache has no public reset, and a cached LocalBackend would keep
+    # writing in place
     from mmengine.fileio import io as fileio_io
     instances = getattr(fileio_io, 'backend_instances', {})
     for key, backend in list(instances.items()):
