@@ -11,6 +11,11 @@ Without ``--out-file`` the picture is shown in a window. With
 reference frame (the image) framed white, into ``<OUT stem>_clip.png`` (or
 a window). ``--out-pred`` writes the predicted class ids as a PNG (as
 ``tools/test.py --out`` does).
+
+The image is checked before anything runs (``LoadCheckedImage``): an
+unreadable, empty, cut or damaged file is named, and one whose header
+declares more than ``$DAS_MMSEG_MAX_IMAGE_PIXELS`` pixels (default 2^27) is
+refused before it is decoded. Images under 64 pixels are drawn enlarged.
 """
 import os.path as osp
 import sys
