@@ -308,7 +308,7 @@ def check_sample(data_info: dict,
                 seg_path, 'size mismatch',
                 f'label map {seg.shape[0]}x{seg.shape[1]} (HxW) but image '
                 f'{img_path} is {img.shape[0]}x{img.shape[1]}'))
-    return problems + _label_value_problems(
+    return problems + label_map_problems(
         seg, seg_path, num_classes, ignore_index,
         data_info.get('reduce_zero_label', False), data_info.get('label_map'))
 
@@ -359,9 +359,9 @@ def _decode_label(
     return seg, problems
 
 
-def _label_value_problems(seg: np.ndarray, path: str, num_classes: int,
-                          ignore_index: int, reduce_zero_label: bool,
-                          label_map: Optional[dict]) -> List[FileProblem]:
+def label_map_problems(seg: np.ndarray, path: str, num_classes: int,
+                       ignore_index: int, reduce_zero_label: bool,
+                       label_map: Optional[dict]) -> List[FileProblem]:
     """Problems of a decoded label map's values, judged on the class ids
     ``LoadAnnotations`` makes of them."""
     problems = []
@@ -617,16 +617,55 @@ def _pipeline_step(ds_cfg: dict, name: str) -> Optional[dict]:
     return None
 
 
-def check_config_split(cfg,
-                       split: str = 'train',
-                       workers: int = 0) -> Tuple[List[FileProblem], dict]:
-    """Check every image and label map of a config's split, as its dataset
-    lists them.
+def split_check_settings(cfg, split: str) -> Optional[Tuple[object, dict]]:
+    """The dataset of a config's split (built without pipelines: the files
+    are what is checked) and what its samples are checked against; None when
+    the config has no such split.
 
     The classes and the ignore index are those of the split's
     :class:`CheckSegLabels` step when it has one, else the dataset's class
     count and ``ignore_index``; the label decoder is that of its
     ``LoadAnnotations``.
+
+    Args:
+        cfg (mmengine.Config): The config.
+        split (str): 'train', 'val' or 'test' (``{split}_dataloader``).
+
+    Returns:
+        tuple | None: The dataset and ``dict(num_classes, ignore_index,
+        backend_args, imdecode_backend)`` (``num_classes`` None when neither
+        names the classes).
+    """
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import DATASETS
+
+    loader = cfg.get(f'{split}_dataloader')
+    if not loader or not loader.get('dataset'):
+        return None
+    ds_cfg = loader['dataset']
+    ds_cfg = ds_cfg.to_dict() if hasattr(ds_cfg, 'to_dict') else dict(ds_cfg)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    dataset = DATASETS.build(_without_pipelines(ds_cfg))
+    guard = _pipeline_step(ds_cfg, 'CheckSegLabels') or {}
+    classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
+    load_ann = _pipeline_step(ds_cfg, 'LoadAnnotations') or {}
+    backend_args = getattr(dataset, 'backend_args', None) or next(
+        (ds.get('backend_args')
+         for ds in _walk_datasets(ds_cfg) if ds.get('backend_args')), None)
+    return dataset, dict(
+        num_classes=guard.get('num_classes')
+        or (len(classes) if classes else None),
+        ignore_index=guard.get('ignore_index',
+                               getattr(dataset, 'ignore_index', 255)),
+        backend_args=backend_args,
+        imdecode_backend=load_ann.get('imdecode_backend', 'pillow'))
+
+
+def check_config_split(cfg,
+                       split: str = 'train',
+                       workers: int = 0) -> Tuple[List[FileProblem], dict]:
+    """Check every image and label map of a config's split, as its dataset
+    lists them, against :func:`split_check_settings`.
 
     Args:
         cfg (mmengine.Config): The config.
@@ -640,53 +679,34 @@ def check_config_split(cfg,
     """
     import time
 
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import DATASETS
-
-    loader = cfg.get(f'{split}_dataloader')
-    if not loader or not loader.get('dataset'):
+    found = split_check_settings(cfg, split)
+    if found is None:
         raise KeyError(f'the config has no {split}_dataloader.dataset to '
                        'check (splits: train, val, test)')
-    ds_cfg = loader['dataset']
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    # the files are what is checked: no pipeline needs to be built
-    dataset = DATASETS.build(
-        _without_pipelines(
-            ds_cfg.to_dict() if hasattr(ds_cfg, 'to_dict') else dict(ds_cfg)))
-    notes = []
-    guard = _pipeline_step(ds_cfg, 'CheckSegLabels') or {}
-    classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
-    num_classes = guard.get('num_classes') or (len(classes)
-                                               if classes else None)
+    dataset, settings = found
+    num_classes = settings['num_classes']
     if num_classes is None:
         raise ValueError(f'{split}_dataloader.dataset names no classes and '
                          'its pipeline has no CheckSegLabels(num_classes=...)')
+    notes = []
     head = (cfg.get('model') or {}).get('decode_head')
     if isinstance(head,
                   dict) and head.get('num_classes') not in (None, num_classes):
         notes.append(f'model.decode_head.num_classes is '
                      f'{head["num_classes"]} but the {split} labels are '
                      f'checked against {num_classes} classes')
+    classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
     if classes and len(classes) != num_classes:
         notes.append(f'the dataset has {len(classes)} classes but '
                      f'CheckSegLabels(num_classes={num_classes})')
-    ignore_index = guard.get('ignore_index',
-                             getattr(dataset, 'ignore_index', 255))
-    load_ann = _pipeline_step(ds_cfg, 'LoadAnnotations') or {}
     start = time.perf_counter()
     samples = dataset_samples(dataset)
-    problems = check_dataset(
-        samples,
-        num_classes,
-        ignore_index,
-        backend_args=getattr(dataset, 'backend_args', None),
-        imdecode_backend=load_ann.get('imdecode_backend', 'pillow'),
-        workers=workers)
+    problems = check_dataset(samples, workers=workers, **settings)
     summary = dict(
         samples=len(samples),
         seconds=time.perf_counter() - start,
         num_classes=num_classes,
-        ignore_index=ignore_index,
+        ignore_index=settings['ignore_index'],
         notes=notes)
     return problems, summary
 
@@ -732,6 +752,7 @@ def find_files(folder: str,
 
 __all__ = [
     'CheckSegLabels', 'DataCheckError', 'FileProblem', 'check_config_split',
-    'check_dataset', 'check_sample', 'dataset_samples', 'decode_image_strict',
+    'split_check_settings', 'label_map_problems', 'check_dataset',
+    'check_sample', 'dataset_samples', 'decode_image_strict',
     'mapped_label_values', 'missing_end_marker', 'find_files'
 ]

@@ -25,10 +25,9 @@ from typing import List, Optional, Tuple
 import mmcv
 from mmengine import fileio
 
-from .checks import (END_MARKER_WINDOW, TOOL, FileProblem,
-                     _label_value_problems, _pipeline_step, _walk_datasets,
-                     _without_pipelines, check_sample, dataset_samples,
-                     decode_image_strict, missing_end_marker)
+from .checks import (END_MARKER_WINDOW, TOOL, FileProblem, check_sample,
+                     dataset_samples, decode_image_strict, label_map_problems,
+                     missing_end_marker, split_check_settings)
 from .loading import PNG_MAGIC, declared_image_size
 
 HEAD_BYTES = 64 * 1024  # enough for a JPEG's EXIF block before its size
@@ -140,43 +139,11 @@ def check_sample_headers(
             fileio.get(seg_path, backend_args=backend_args),
             flag='unchanged',
             backend=imdecode_backend).squeeze()
-        problems += _label_value_problems(
+        problems += label_map_problems(
             seg, seg_path, num_classes, ignore_index,
             data_info.get('reduce_zero_label', False),
             data_info.get('label_map'))
     return problems
-
-
-def split_settings(cfg, split: str) -> Optional[Tuple[object, dict]]:
-    """The dataset (built without pipelines) of a config's split and what its
-    samples are checked against; None when the config has no such split.
-
-    Returns:
-        tuple | None: The dataset and ``dict(num_classes, ignore_index,
-        backend_args, imdecode_backend)``.
-    """
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import DATASETS
-    loader = cfg.get(f'{split}_dataloader')
-    if not loader or not loader.get('dataset'):
-        return None
-    ds_cfg = loader['dataset']
-    ds_cfg = ds_cfg.to_dict() if hasattr(ds_cfg, 'to_dict') else dict(ds_cfg)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    dataset = DATASETS.build(_without_pipelines(ds_cfg))
-    guard = _pipeline_step(ds_cfg, 'CheckSegLabels') or {}
-    classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
-    num_classes = guard.get('num_classes') or (len(classes) if classes else 0)
-    load_ann = _pipeline_step(ds_cfg, 'LoadAnnotations') or {}
-    backend_args = next(
-        (ds.get('backend_args')
-         for ds in _walk_datasets(ds_cfg) if ds.get('backend_args')), None)
-    return dataset, dict(
-        num_classes=num_classes,
-        ignore_index=guard.get('ignore_index',
-                               getattr(dataset, 'ignore_index', 255)),
-        backend_args=backend_args,
-        imdecode_backend=load_ann.get('imdecode_backend', 'pillow'))
 
 
 def preflight_split(cfg,
@@ -199,10 +166,11 @@ def preflight_split(cfg,
         tuple: The problems, and the number of samples this rank checked
         (0 when the config has no such split).
     """
-    settings = split_settings(cfg, split)
-    if settings is None:
+    found = split_check_settings(cfg, split)
+    if found is None:
         return [], 0
-    dataset, kwargs = settings
+    dataset, kwargs = found
+    kwargs['num_classes'] = kwargs['num_classes'] or 0
     samples = dataset_samples(dataset)[rank::world_size]
     check = check_sample if full else check_sample_headers
     problems = []
@@ -230,7 +198,4 @@ def problems_message(split: str,
             'skips this check.')
 
 
-__all__ = [
-    'check_sample_headers', 'preflight_split', 'problems_message',
-    'split_settings'
-]
+__all__ = ['check_sample_headers', 'preflight_split', 'problems_message']
