@@ -22,6 +22,8 @@
 _base_ = ['./pspnet_r18tiny-d16_1xb4-1k_camvid-cpu-128x128.py']
 crop_size = (128, 128)  # the data piece's
 label_guard = dict(type='CheckSegLabels', num_classes=11, ignore_index=255)
+# LoadCheckedImage: mmcv's LoadImageFromFile (the same pixels) that names a bad
+# file before any transform (das_mmseg.datasets.loading)
 train_pipeline = [
     dict(type='LoadCheckedImage'),
     dict(type='LoadAnnotations'),

@@ -10,6 +10,8 @@
 _base_ = ['./camvid_sample.py']
 data_root = 'data/camvid_cpu'
 crop_size = (128, 128)
+# LoadCheckedImage: mmcv's LoadImageFromFile (the same pixels) that names a bad
+# file before any transform (das_mmseg.datasets.loading)
 train_pipeline = [
     dict(type='LoadCheckedImage'),
     dict(type='LoadAnnotations'),

@@ -6,6 +6,8 @@ data_root = 'data/camvid_sample'
 crop_size = (128, 128)
 # stops at a label outside [0, 11) other than 255, naming the file
 label_guard = dict(type='CheckSegLabels', num_classes=11, ignore_index=255)
+# LoadCheckedImage: mmcv's LoadImageFromFile (the same pixels) that names a bad
+# file before any transform (das_mmseg.datasets.loading)
 train_pipeline = [
     dict(type='LoadCheckedImage'),
     dict(type='LoadAnnotations'),

@@ -3,6 +3,8 @@
 # the main process: light enough for a CPU run in minutes.
 _base_ = ['./camvid_sample.py']
 crop_size = (96, 96)
+# LoadCheckedImage: mmcv's LoadImageFromFile (the same pixels) that names a bad
+# file before any transform (das_mmseg.datasets.loading)
 train_pipeline = [
     dict(type='LoadCheckedImage'),
     dict(type='LoadAnnotations'),

@@ -9,6 +9,8 @@ _base_ = ['mmseg::_base_/datasets/cityscapes.py']
 # stops at a label outside [0, 19) other than 255, naming the file
 label_guard = dict(type='CheckSegLabels', num_classes=19, ignore_index=255)
 crop_size = (512, 1024)
+# LoadCheckedImage: mmcv's LoadImageFromFile (the same pixels) that names a bad
+# file before any transform (das_mmseg.datasets.loading)
 train_pipeline = [
     dict(type='LoadCheckedImage'),
     dict(type='LoadAnnotations'),

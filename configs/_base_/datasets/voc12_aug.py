@@ -18,6 +18,8 @@ _base_ = ['mmseg::_base_/datasets/pascal_voc12_aug.py']
 crop_size = (380, 380)
 # stops at a label outside [0, 21) other than 255, naming the file
 label_guard = dict(type='CheckSegLabels', num_classes=21, ignore_index=255)
+# LoadCheckedImage: mmcv's LoadImageFromFile (the same pixels) that names a bad
+# file before any transform (das_mmseg.datasets.loading)
 train_pipeline = [
     dict(type='LoadCheckedImage'),
     dict(type='LoadAnnotations'),
