@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..utils.validators import check_choice, check_int
 from .ops import (AugmentOp, GeometricOp, Identity, PhotometricOp, PixelSpace,
                   check_finite_magnitudes, check_image_size, check_images)
 
@@ -64,21 +65,6 @@ def node_edges(node: int) -> range:
     ``first + s`` comes from source node ``s``."""
     first = num_edges(node)
     return range(first, first + node + 2)
-
-
-def check_choice(name: str, value, allowed: Sequence) -> None:
-    if value not in allowed:
-        raise ValueError(
-            f'{name} must be one of {tuple(allowed)}, got {value!r}')
-
-
-def check_int(name: str, value, low: int, high: Optional[int] = None) -> None:
-    """Raise a clear error unless ``value`` is an int in ``[low, high]``."""
-    if (isinstance(value, bool) or not isinstance(value, int) or value < low
-            or (high is not None and value > high)):
-        expected = (f'an integer >= {low}'
-                    if high is None else f'an integer in [{low}, {high}]')
-        raise ValueError(f'{name} must be {expected}, got {value!r}')
 
 
 def check_clip_size(shape: Tuple[int, ...], max_elements: int,

@@ -13,17 +13,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-
-def _check_range(name: str, value, low_limit: float) -> Tuple[float, float]:
-    try:
-        low, high = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f'RandomShiftZoom: {name} must be a (low, high) '
-                         f'pair of numbers, got {value!r}') from None
-    if not low_limit <= low <= high:
-        raise ValueError(f'RandomShiftZoom: {name} must satisfy '
-                         f'{low_limit} <= low <= high, got {value!r}')
-    return low, high
+from ..utils.validators import check_range
 
 
 def warp_affine(results: dict, matrix: np.ndarray, pad_val: float,
@@ -88,8 +78,8 @@ class RandomShiftZoom(BaseTransform):
             raise ValueError(
                 f'RandomShiftZoom: prob must be in [0, 1], got {prob!r}')
         self.prob = prob
-        self.shift = _check_range('shift', shift, -1.0)
-        self.zoom = _check_range('zoom', zoom, 1e-3)
+        self.shift = check_range('RandomShiftZoom: shift', shift, -1.0)
+        self.zoom = check_range('RandomShiftZoom: zoom', zoom, 1e-3)
         self.pad_val = pad_val
         self.seg_pad_val = seg_pad_val
 

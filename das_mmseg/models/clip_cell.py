@@ -16,10 +16,11 @@ from das_mmseg.augment import (PADDING_MODES, FrameLayout, PixelSpace, Policy,
                                PolicyError, build_ops, mix_clip, node_edges,
                                num_edges, render_policy)
 from das_mmseg.augment.clip import (MAX_CLIP_ELEMENTS, MAX_NODES,
-                                    NODE_AGGREGATIONS, check_choice,
-                                    check_clip_size, check_int)
+                                    NODE_AGGREGATIONS, check_clip_size)
 from das_mmseg.augment.ops import GeometricOp, Identity, check_images
 from das_mmseg.augment.policy import MAX_SEED
+from das_mmseg.utils.validators import (check_channel_values, check_choice,
+                                        check_int, check_number)
 
 SAMPLING_MODES = ('mixture', 'gumbel')
 # the state-dict entry of the cell's extra state (torch's suffix)
@@ -27,29 +28,6 @@ EXTRA_STATE_KEY = '_extra_state'
 EXTRA_STATE_VERSION = 2
 POLICY_HINT = ('--cfg-options model.clip_cell.policy=<work_dir>/'
                'das_policy.json')
-
-
-def _check_number(name: str, value, low: float, low_open: bool) -> float:
-    number = not isinstance(value, bool) and isinstance(value, (int, float))
-    if not (number and math.isfinite(value) and
-            (value > low if low_open else value >= low)):
-        relation = '>' if low_open else '>='
-        raise ValueError(f'ClipCell: {name} must be a finite number '
-                         f'{relation} {low}, got {value!r}')
-    return float(value)
-
-
-def _check_stats(name: str, values, positive: bool) -> Tuple[float, ...]:
-    if isinstance(values, (str, bytes)) or not isinstance(
-            values, Sequence) or not values or not all(
-                not isinstance(v, bool) and isinstance(v, (int, float))
-                and math.isfinite(v) and (v > 0 or not positive)
-                for v in values):
-        expected = 'positive' if positive else 'finite'
-        raise ValueError(f'ClipCell: {name} must be a non-empty sequence of '
-                         f'{expected} numbers (one per channel), got '
-                         f'{values!r}')
-    return tuple(float(v) for v in values)
 
 
 def encode_cell_state(state: dict) -> Tensor:
@@ -210,8 +188,8 @@ class ClipCell(BaseModule):
             self.ref_frame = self.layout.ref_frame
             self.progression = progression
             check_int('num_nodes', num_nodes, 1, MAX_NODES)
-            self.temperature = _check_number('temperature', temperature, 0,
-                                             True)
+            self.temperature = check_number('temperature', temperature, 0,
+                                            True)
             check_choice('padding_mode', padding_mode, PADDING_MODES)
             check_choice('sampling', sampling, SAMPLING_MODES)
             check_choice('node_aggregation', node_aggregation,
@@ -221,14 +199,14 @@ class ClipCell(BaseModule):
             if not isinstance(learn_magnitudes, bool):
                 raise ValueError('ClipCell: learn_magnitudes must be True or '
                                  f'False, got {learn_magnitudes!r}')
-            alpha_std = _check_number('alpha_std', alpha_std, 0, False)
+            alpha_std = check_number('alpha_std', alpha_std, 0, False)
             if (mean is None) != (std is None):
                 raise ValueError(
                     'ClipCell: give both mean and std, or neither; '
                     f'got mean={mean!r}, std={std!r}')
             if mean is not None:
-                mean = _check_stats('mean', mean, positive=False)
-                std = _check_stats('std', std, positive=True)
+                mean = check_channel_values('mean', mean, positive=False)
+                std = check_channel_values('std', std, positive=True)
                 if len(mean) != len(std):
                     raise ValueError(
                         f'ClipCell: mean has {len(mean)} channels, std '

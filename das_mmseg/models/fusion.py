@@ -35,6 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..utils.validators import check_choice
+
 FUSION_MODES = ('logits', 'features', 'aligned', 'reference')
 _IntPair = Tuple[int, int]
 
@@ -42,9 +44,7 @@ _IntPair = Tuple[int, int]
 def check_fusion_mode(mode: str) -> str:
     """Return ``mode`` if it is a fusion mode, else raise a ValueError naming
     the allowed ones."""
-    if mode not in FUSION_MODES:
-        raise ValueError(f'fusion must be one of {FUSION_MODES}, got {mode!r}')
-    return mode
+    return check_choice('fusion', mode, FUSION_MODES)
 
 
 def average_frames(x: Tensor, num_frames: int) -> Tensor:

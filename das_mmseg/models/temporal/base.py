@@ -2,12 +2,12 @@
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from ...utils.validators import check_int
+
 
 def check_num_segments(value: int) -> int:
     """Frames per clip must be a positive int (not a bool); return it."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f'num_segments must be an int >= 1, got {value!r}')
-    return value
+    return check_int('num_segments', value, 1, kind='an int')
 
 
 class TemporalModule(BaseModule):
