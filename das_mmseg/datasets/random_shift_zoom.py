@@ -6,7 +6,7 @@ mmseg has ``RandomRotate`` but no translation and no size-preserving zoom
 about the centre (``RandomResize`` changes the image size; with
 ``RandomCrop`` after it, it zooms *and* re-crops); this step fills that gap.
 """
-from typing import Sequence, Tuple
+from typing import Sequence
 
 import cv2
 import numpy as np

@@ -39,8 +39,7 @@ def _is_number(value) -> bool:
 def check_number(name: str, value, low: float, low_open: bool) -> float:
     """``value`` as a float if it is a finite number above ``low``
     (``low_open``) or at least ``low``."""
-    if not (_is_number(value) and
-            (value > low if low_open else value >= low)):
+    if not (_is_number(value) and (value > low if low_open else value >= low)):
         relation = '>' if low_open else '>='
         raise ValueError(f'{name} must be a finite number {relation} {low}, '
                          f'got {value!r}')
