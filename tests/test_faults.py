@@ -433,14 +433,17 @@ def test_resume_falls_back_to_newest_intact_checkpoint(tmp_path, capsys):
     os.remove(first)
     assert find_resumable_checkpoint(str(moved)) == str(moved / 'iter_10.pth')
 
-    # nothing intact: an error, and nothing is deleted
+    # nothing intact: an error, and nothing is deleted; a search's initial
+    # state is no checkpoint to resume from
     truncate(str(moved / 'iter_10.pth'))
+    small_checkpoint(moved / 'das_initial_state.pth')
     with pytest.raises(
             CorruptCheckpointError,
             match=r'no intact checkpoint in .*moved.*Nothing was changed'):
         find_resumable_checkpoint(str(moved))
     assert sorted(os.listdir(moved)) == [
-        'iter_10.pth', 'iter_20.pth', 'last_checkpoint'
+        'das_initial_state.pth', 'iter_10.pth', 'iter_20.pth',
+        'last_checkpoint'
     ]
 
     # resolve_resume: into load_from; an explicit load_from must be intact

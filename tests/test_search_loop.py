@@ -225,7 +225,16 @@ def test_files_pictures_and_log(one_command):
     info = mid['message_hub']['runtime_info']
     assert info['das_loop']['phase'] == 'search'
     assert info['das_loop']['alpha_steps'] == 2
-    assert 'das_initial_state' in info
+    # the initial state is written once, to a file of its own, not into
+    # every search checkpoint
+    assert 'das_initial_state' not in info
+    initial_file = work_dir / 'das_initial_state.pth'
+    assert info['das_loop']['initial_state_file'] == str(initial_file)
+    initial = _load_checkpoint(str(initial_file))
+    assert set(initial) == {'model', 'optimizer', 'schedulers'}
+    assert not any(key.startswith('clip_cell') for key in initial['model'])
+    assert osp.getsize(
+        work_dir / 'iter_2.pth') < 1.1 * osp.getsize(work_dir / 'iter_4.pth')
     assert len(info['das_alpha_history']['iterations']) == 2
     after = _load_checkpoint(str(work_dir / 'iter_4.pth'))
     info = after['message_hub']['runtime_info']
@@ -311,6 +320,11 @@ def without(key):
     return tamper
 
 
+def no_initial_state_file(checkpoint):
+    info = checkpoint['message_hub']['runtime_info']
+    info['das_loop']['initial_state_file'] = '/nonexistent/state.pth'
+
+
 def no_cell_state(checkpoint):
     del checkpoint['state_dict']['clip_cell._extra_state']
 
@@ -318,8 +332,10 @@ def no_cell_state(checkpoint):
 @pytest.mark.parametrize(
     'at, tamper, message',
     [(2, without('das_loop'), r'without DAS loop state'),
-     (2, without('das_initial_state'),
-      r'this retrain=True search holds no initial state .* to retrain from'),
+     (2, no_initial_state_file,
+      r'this retrain=True search holds no initial state to retrain from '
+      r'after the search: das_initial_state.pth, .* is at none of '
+      r"\['/nonexistent/state.pth', '.*/work/das_initial_state.pth'\]"),
      (4, no_cell_state,
       r'the search ended at iteration 3, but the clip cell of the checkpoint '
       r'holds no policy')],
@@ -338,6 +354,25 @@ def test_resume_needs_the_checkpoint_state(one_command, tmp_path, at, tamper,
             **SEARCH))
     with pytest.raises(ValueError, match=message):
         runner.train()
+
+
+def test_resume_reads_the_initial_state_an_earlier_version_kept_in_the_hub(
+        one_command, tmp_path):
+    # checkpoints written before the state had a file kept it in the hub
+    work_dir = one_command['work_dir']
+    checkpoint = _load_checkpoint(str(work_dir / 'iter_2.pth'))
+    info = checkpoint['message_hub']['runtime_info']
+    info['das_initial_state'] = _load_checkpoint(
+        str(work_dir / 'das_initial_state.pth'))
+    del info['das_loop']['initial_state_file']
+    torch.save(checkpoint, tmp_path / 'old.pth')
+    runner, _ = train(
+        resume_cfg(tmp_path / 'work', tmp_path / 'old.pth', **SEARCH))
+    assert runner.iter == 6
+    assert_same_state(one_command['state'], state_of(runner))
+    # it got its file, and the hub no longer carries it
+    assert (tmp_path / 'work' / 'das_initial_state.pth').exists()
+    assert 'das_initial_state' not in runner.message_hub.runtime_info
 
 
 # --- the two-stage route ---------------------------------------------------

@@ -21,7 +21,8 @@ from das_mmseg.datasets import DatasetSplit, split_indices
 from das_mmseg.engine import (DASOptimWrapperConstructor, arch_step,
                               search_diagnostics)
 from das_mmseg.engine.hooks import DASPolicyHook, DASSearchHook
-from das_mmseg.engine.runner import check_resume, split_optim_wrappers
+from das_mmseg.engine.optimizers import split_optim_wrappers
+from das_mmseg.engine.runner import check_resume
 from das_mmseg.visualization import (clip_to_rgb, draw_alpha_history,
                                      draw_clip, encode_png)
 

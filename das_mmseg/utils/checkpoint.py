@@ -251,18 +251,22 @@ def load_from_local(filename: str, map_location=None) -> dict:
 
 
 _STEP = re.compile(r'(\d+)\.pth$')
+# a *.pth of a DAS search's work dir that is no checkpoint: the weights it
+# restarts from after the search (das_mmseg.engine.runner.initial_state)
+INITIAL_STATE_FILE = 'das_initial_state.pth'
 
 
 def checkpoints_in(folder: str) -> List[str]:
-    """The checkpoint files (``*.pth``, not hidden) of a folder, newest first:
-    by the step number ending the name (``iter_20.pth``), then ``best_*``
-    after the others, then by modification time."""
+    """The checkpoint files (``*.pth``, not hidden, not a search's initial
+    state) of a folder, newest first: by the step number ending the name
+    (``iter_20.pth``), then ``best_*`` after the others, then by modification
+    time."""
     if not osp.isdir(folder):
         return []
     paths = [
         osp.join(folder, name) for name in os.listdir(folder)
         if name.endswith('.pth') and not name.startswith('.')
-        and osp.isfile(osp.join(folder, name))
+        and name != INITIAL_STATE_FILE and osp.isfile(osp.join(folder, name))
     ]
 
     def newest_first(path):

@@ -1,7 +1,8 @@
-from .das_loops import (DASEpochBasedTrainLoop, DASIterBasedTrainLoop,
-                        check_resume, split_optim_wrappers)
+from .das_loops import DASEpochBasedTrainLoop, DASIterBasedTrainLoop
+from .loop_settings import DASLoopSettings
+from .resume_checks import check_resume
 
 __all__ = [
-    'DASIterBasedTrainLoop', 'DASEpochBasedTrainLoop', 'check_resume',
-    'split_optim_wrappers'
+    'DASIterBasedTrainLoop', 'DASEpochBasedTrainLoop', 'DASLoopSettings',
+    'check_resume'
 ]

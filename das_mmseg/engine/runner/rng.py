@@ -21,6 +21,7 @@ from typing import Iterator
 
 import numpy as np
 import torch
+from mmengine.dist import get_world_size
 
 #: message hub key of the state
 RNG_KEY = 'das_rng_state'
@@ -67,3 +68,25 @@ def preserved_rng() -> Iterator[None]:
         yield
     finally:
         set_rng_state(state)
+
+
+def restore_rng(runner, loop: str) -> None:
+    """Give a resumed run the generators its checkpoint's iteration left
+    (after its data streams are open: their replay draws); warn where that
+    cannot make the run repeat the uninterrupted one."""
+    saved = runner.message_hub.get_info(RNG_KEY)
+    if saved is None:
+        runner.logger.warning(
+            f'{loop}: the checkpoint holds no random generator state '
+            '(written before das_mmseg saved it): dropout and the other '
+            'random draws after the resume differ from the '
+            'uninterrupted run\'s')
+        return
+    set_rng_state(saved)
+    randomness = runner.cfg.get('randomness') or {}
+    if get_world_size() > 1 and randomness.get('diff_rank_seed'):
+        runner.logger.warning(
+            f'{loop}: randomness.diff_rank_seed=True: the checkpoint '
+            'holds rank 0\'s random generators, which every rank '
+            'resumes with; the other ranks\' draws differ from the '
+            'uninterrupted run\'s')
