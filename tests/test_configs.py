@@ -29,7 +29,7 @@ from mmengine.runner import Runner
 import das_mmseg  # noqa: F401
 from das_mmseg.apis.test import run_test
 from das_mmseg.augment.policy import Policy
-from das_mmseg.utils.launch import adapt_to_cpu, check_data_roots
+from das_mmseg.utils.launch import adapt_to_cpu, check_data_roots, prepare_run
 from das_mmseg.utils.pretrained import REMOTE_SCHEMES
 
 CONFIG_ROOT = osp.join(ROOT, 'configs')
@@ -524,6 +524,22 @@ def weight_recipe(cfg: Config) -> dict:
                 'randomness', 'default_hooks'):
         recipe[key] = cfg.get(key)
     return without_scope(recipe)
+
+
+@pytest.mark.parametrize('path', ALL_CONFIGS, ids=config_id)
+def test_config_chooses_crash_safe_checkpoints(path):
+    # the config names the hook; the tools replace no hook of a config
+    hook = load_config(path).default_hooks.checkpoint
+    assert hook.type == 'CrashSafeCheckpointHook'
+
+
+def test_the_tools_keep_a_config_s_own_checkpoint_hook(tmp_path):
+    cfg = load_config(
+        'configs/das/pspnet_r18tiny-d16_1xb4-300iter_camvid-sample-96x96.py')
+    cfg.default_hooks.checkpoint.type = 'CheckpointHook'
+    cfg.work_dir = str(tmp_path)
+    prepare_run(cfg)
+    assert cfg.default_hooks.checkpoint.type == 'CheckpointHook'
 
 
 @pytest.mark.parametrize('path', DAS_CONFIGS, ids=config_id)

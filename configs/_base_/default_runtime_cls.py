@@ -9,3 +9,6 @@ _base_ = ['mmpretrain::_base_/default_runtime.py']
 custom_imports = dict(
     imports=['das_mmseg', 'das_mmseg.safe_io'], allow_failed_imports=False)
 env_cfg = dict(dist_cfg=dict(timeout=600))  # seconds
+# mmengine's CheckpointHook, writing the new checkpoint before it deletes the
+# ones max_keep_ckpts retires (a run killed while saving keeps one)
+default_hooks = dict(checkpoint=dict(type='CrashSafeCheckpointHook'))

@@ -20,3 +20,6 @@ optimizer = dict(lr=0.02, weight_decay=1e-4)
 optim_wrapper = dict(
     optimizer=optimizer,
     clip_grad=dict(_delete_=True, max_norm=5, norm_type=2))  # base: None
+# mmseg's schedule with mmengine's CheckpointHook made crash-safe (the new
+# checkpoint is written before retired ones are deleted)
+default_hooks = dict(checkpoint=dict(type='CrashSafeCheckpointHook'))

@@ -36,5 +36,7 @@ param_scheduler = [
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(
-    logger=dict(interval=50), checkpoint=dict(interval=250, max_keep_ckpts=1))
+    logger=dict(interval=50),
+    checkpoint=dict(
+        type='CrashSafeCheckpointHook', interval=250, max_keep_ckpts=1))
 randomness = dict(seed=0)

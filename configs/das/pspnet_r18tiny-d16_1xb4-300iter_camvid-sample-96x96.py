@@ -28,5 +28,6 @@ param_scheduler = [
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(
-    logger=dict(interval=10), checkpoint=dict(interval=max_iters))
+    logger=dict(interval=10),
+    checkpoint=dict(type='CrashSafeCheckpointHook', interval=max_iters))
 randomness = dict(seed=0)

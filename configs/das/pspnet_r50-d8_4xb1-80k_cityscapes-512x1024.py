@@ -24,3 +24,6 @@ optim_wrapper = dict(
     optimizer=optimizer,
     clip_grad=dict(_delete_=True, max_norm=5, norm_type=2),  # base: None
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
+# mmseg's schedule with mmengine's CheckpointHook made crash-safe (the new
+# checkpoint is written before retired ones are deleted)
+default_hooks = dict(checkpoint=dict(type='CrashSafeCheckpointHook'))

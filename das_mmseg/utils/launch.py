@@ -551,21 +551,6 @@ def load_config(path: str,
     return cfg
 
 
-def use_crash_safe_checkpoints(cfg: Config) -> None:
-    """Save checkpoints with :class:`CrashSafeCheckpointHook` where the
-    config names mmengine's ``CheckpointHook`` (same arguments; a killed run
-    keeps a checkpoint to resume from), and say so in the log; a config
-    naming another checkpoint hook keeps it."""
-    hook = (cfg.get('default_hooks') or {}).get('checkpoint')
-    if isinstance(hook, dict) and hook.get('type') == 'CheckpointHook':
-        hook['type'] = 'CrashSafeCheckpointHook'
-        print_log(
-            'default_hooks.checkpoint: CheckpointHook runs as '
-            'CrashSafeCheckpointHook (the same arguments; the new checkpoint '
-            'is written before retired ones are deleted)',
-            logger='current')
-
-
 def _add_default_hook(cfg: Config, name: str, hook: dict) -> None:
     """``default_hooks[name] = hook`` unless the config names it (None in
     the config leaves it out)."""
@@ -604,8 +589,8 @@ def prepare_run(cfg: Config,
     """The last step before building a Runner: check the launcher, dataset
     folders and config values, choose the checkpoint ``--resume`` continues
     from (and check ``load_from``), check every checkpoint the run loads
-    against the model (:func:`check_loaded_checkpoints`), save checkpoints
-    crash-safely, check the data files before the first iteration
+    against the model (:func:`check_loaded_checkpoints`), check the data
+    files before the first iteration
     (:func:`check_data_before_start`), adapt to a CPU-only machine, init
     gloo.
 
@@ -625,7 +610,6 @@ def prepare_run(cfg: Config,
     resolve_resume(cfg)
     check_loaded_checkpoints(cfg)
     check_data_before_start(cfg)
-    use_crash_safe_checkpoints(cfg)
     adapt_to_cpu(cfg)
     dist_cfg = (cfg.get('env_cfg') or {}).get('dist_cfg') or {}
     init_cpu_distributed(cfg.get('launcher', 'none'), dist_cfg.get('timeout'))

@@ -95,8 +95,8 @@ def part_dataloader_cfgs(
 
 def build_part_loaders(
         runner, settings: DASLoopSettings, train_loader: DataLoader,
-        weight_cfg: Optional[dict], policy_cfg: Optional[dict]
-) -> Tuple[DataLoader, Optional[DataLoader]]:
+        weight_cfg: Optional[dict],
+        policy_cfg: Optional[dict]) -> Tuple[DataLoader, Optional[DataLoader]]:
     """The weight part's loader (``train_loader`` where it serves) and the
     policy part's, built as the runner builds its own; each must hold one
     batch per rank.

@@ -21,6 +21,7 @@ from mmengine.runner import CheckpointLoader, save_checkpoint
 from torch import nn
 
 from ...utils.checkpoint import INITIAL_STATE_FILE
+
 # where checkpoints written before the file existed keep the state
 HUB_KEY = 'das_initial_state'
 
@@ -63,8 +64,9 @@ class InitialState:
         return dict(
             model=model,
             optimizer=copy.deepcopy(self.weight_wrapper.state_dict()),
-            schedulers=[copy.deepcopy(s.state_dict())
-                        for s in self.schedulers])
+            schedulers=[
+                copy.deepcopy(s.state_dict()) for s in self.schedulers
+            ])
 
     @staticmethod
     def save(state: dict, work_dir: str) -> str:

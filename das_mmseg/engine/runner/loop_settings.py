@@ -16,7 +16,8 @@ UNITS = dict(
     epochs=dict(search='search_epochs', max='max_epochs', at='epoch'))
 
 
-def _checked_unrolled(name: str, unrolled: Union[bool, dict]) -> Optional[dict]:
+def _checked_unrolled(name: str, unrolled: Union[bool,
+                                                 dict]) -> Optional[dict]:
     """``train_cfg.unrolled`` as None (first order) or the keyword arguments
     of :class:`Unrolled`."""
     if isinstance(unrolled, bool):
@@ -187,9 +188,8 @@ def check_step_parts(settings: DASLoopSettings, policy_wrapper,
             'see them')
 
 
-def check_weight_schedule_ends(settings: DASLoopSettings,
-                               schedulers: Sequence, run_iters: int,
-                               train_iters: int) -> None:
+def check_weight_schedule_ends(settings: DASLoopSettings, schedulers: Sequence,
+                               run_iters: int, train_iters: int) -> None:
     """Refuse weight schedules that run past the training phase because
     mmengine filled in the loop's total as their ``end``.
 

@@ -177,9 +177,10 @@ class DASPhaseMachine:
                 legacy, runner.work_dir)
         if self.phase == 'search' and s.restarts_after_search:
             # refuse now, not at the switch
-            self._initial_state, found = self._initial_state_store().load(
-                [self._initial_state_file,
-                 osp.join(runner.work_dir, INITIAL_STATE_FILE)], legacy)
+            self._initial_state, found = self._initial_state_store().load([
+                self._initial_state_file,
+                osp.join(runner.work_dir, INITIAL_STATE_FILE)
+            ], legacy)
             self._initial_state_file = found or self._initial_state_file
         if self.phase == 'train' and getattr(self.cell, 'policy',
                                              None) is None:
