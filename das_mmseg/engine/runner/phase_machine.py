@@ -3,7 +3,7 @@ search's α and weight steps, the switch, the training phase's steps and its
 validation. The loops in :mod:`.das_loops` decide when each comes."""
 import bisect
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 from mmengine.dist import broadcast, get_world_size
 from mmengine.runner import set_random_seed
