@@ -73,7 +73,7 @@ def search_cfg(work_dir,
     not in a checkpoint). ``loop_cfg`` goes to ``train_cfg``."""
     from mmengine.config import Config
 
-    from das_mmseg.utils.launch import adapt_to_cpu
+    from das_mmseg.launch import adapt_to_cpu
     cfg = Config.fromfile(SMOKE_CONFIG)
     cfg.work_dir = str(work_dir)
     # unused here; the config is formatted into the log and every checkpoint

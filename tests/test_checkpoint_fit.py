@@ -10,9 +10,9 @@ import torch
 from fixtures import ROOT, clear_global_instances
 
 from das_mmseg.apis import DASInferencer, init_model
-from das_mmseg.utils.checkpoint import load_from_local
-from das_mmseg.utils.checkpoint_fit import (CheckpointMismatchError,
-                                            check_checkpoint_fits)
+from das_mmseg.engine.checkpoint import load_from_local
+from das_mmseg.engine.checkpoint.fit import (CheckpointMismatchError,
+                                             check_checkpoint_fits)
 
 DAS = osp.join(
     ROOT, 'configs/das/'

@@ -32,7 +32,7 @@ def raise_here(error):
 
 
 def test_only_our_checks_errors_lose_their_traceback():
-    from das_mmseg.utils import launch
+    from das_mmseg import launch
     for error, ours in ((ValueError('bad'), False), (AssertionError('bug'),
                                                      False)):
         try:

@@ -29,8 +29,8 @@ from mmengine.runner import Runner
 import das_mmseg  # noqa: F401
 from das_mmseg.apis.test import run_test
 from das_mmseg.augment.policy import Policy
-from das_mmseg.utils.launch import adapt_to_cpu, check_data_roots, prepare_run
-from das_mmseg.utils.pretrained import REMOTE_SCHEMES
+from das_mmseg.engine.checkpoint.pretrained import REMOTE_SCHEMES
+from das_mmseg.launch import adapt_to_cpu, check_data_roots, prepare_run
 
 CONFIG_ROOT = osp.join(ROOT, 'configs')
 ALL_CONFIGS = sorted(

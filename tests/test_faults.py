@@ -26,13 +26,13 @@ from mmengine.runner.checkpoint import _load_checkpoint
 import das_mmseg  # noqa: F401
 from das_mmseg.datasets.checks import (CheckSegLabels, DataCheckError,
                                        check_sample, mapped_label_values)
-from das_mmseg.utils.checkpoint import (AtomicLocalBackend,
-                                        CorruptCheckpointError,
-                                        find_resumable_checkpoint,
-                                        load_from_local, resolve_resume)
-from das_mmseg.utils.launch import (adapt_to_cpu, check_cfg_options,
-                                    check_config_values, check_data_roots,
-                                    check_launcher_env, check_work_dir)
+from das_mmseg.engine.checkpoint import (AtomicLocalBackend,
+                                         CorruptCheckpointError,
+                                         find_resumable_checkpoint,
+                                         load_from_local, resolve_resume)
+from das_mmseg.launch import (adapt_to_cpu, check_cfg_options,
+                              check_config_values, check_data_roots,
+                              check_launcher_env, check_work_dir)
 
 SMOKE = osp.join(ROOT, 'configs', 'smoke_camvid_sample.py')
 NUM_CLASSES = 11
@@ -727,7 +727,7 @@ def test_a_fresh_run_refuses_a_used_work_dir(tmp_path, tools):
     (work_dir / 'iter_4.pth').unlink()
     (work_dir / 'das_policy.json').unlink()
     (work_dir / '20261206_000000').mkdir()
-    from das_mmseg.utils.launch import check_fresh_work_dir
+    from das_mmseg.launch import check_fresh_work_dir
     check_fresh_work_dir(dict(work_dir=str(work_dir), resume=False))
 
 
@@ -774,7 +774,7 @@ def test_overriding_a_config_variable_is_refused(tools, option, uses):
                               'of the config file')
     assert message.endswith(f': {uses}.')
     # the keys it names take effect
-    from das_mmseg.utils.launch import load_config
+    from das_mmseg.launch import load_config
     cfg = load_config(
         DEMO, {
             'model.clip_cell.num_frames': 8,

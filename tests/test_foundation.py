@@ -20,9 +20,9 @@ from mmengine.runner import Runner, load_checkpoint
 from mmengine.runner.checkpoint import _load_checkpoint
 
 import das_mmseg  # noqa: F401
-from das_mmseg.utils import UnsafeCheckpointError, check_mmcv
-from das_mmseg.utils.launch import (adapt_to_cpu, check_config_path,
-                                    check_data_roots)
+from das_mmseg.engine.checkpoint import UnsafeCheckpointError
+from das_mmseg.launch import adapt_to_cpu, check_config_path, check_data_roots
+from das_mmseg.utils import check_mmcv
 
 SMOKE = osp.join(ROOT, 'configs', 'smoke_camvid_sample.py')
 

@@ -11,7 +11,8 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import save_checkpoint
 
 import das_mmseg  # noqa: F401
-from das_mmseg.utils.pretrained import PretrainedWeightsError, checkpoint_url
+from das_mmseg.engine.checkpoint.pretrained import (PretrainedWeightsError,
+                                                    checkpoint_url)
 
 TINY_RESNET = dict(depth=18, stem_channels=16, base_channels=16)
 

@@ -116,7 +116,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 import das_mmseg
-from das_mmseg.utils.launch import adapt_to_cpu
+from das_mmseg.launch import adapt_to_cpu
 
 assert 'mmpretrain' not in sys.modules
 assert not das_mmseg.registry.mmpretrain_available()

@@ -11,7 +11,7 @@ import pytest
 import torch
 from fixtures import run_tool
 
-from das_mmseg.utils.checkpoint import load_from_local
+from das_mmseg.engine.checkpoint import load_from_local
 
 DEMO = 'configs/das/das-pspnet_gsf-r18tiny-d16-t4_1xb4-300iter_camvid-sample-96x96.py'  # noqa: E501
 SHORT = [

@@ -30,7 +30,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import das_mmseg  # noqa: E402,F401
 import das_mmseg.safe_io  # noqa: E402,F401
 from das_mmseg.apis.test import build_test_config, run_test  # noqa: E402
-from das_mmseg.utils.launch import CfgOptionsAction  # noqa: E402
+from das_mmseg.launch import CfgOptionsAction  # noqa: E402
 
 
 def parse_args(argv=None):

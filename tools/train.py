@@ -28,10 +28,10 @@ from mmengine.logging import print_log  # noqa: E402
 # before the config's Runner exists
 import das_mmseg  # noqa: E402,F401
 import das_mmseg.safe_io  # noqa: E402,F401
-from das_mmseg.utils.launch import CfgOptionsAction  # noqa: E402
-from das_mmseg.utils.launch import build_runner  # noqa: E402
-from das_mmseg.utils.launch import earlier_config_dump_kept  # noqa: E402
-from das_mmseg.utils.launch import load_config, prepare_run  # noqa: E402
+from das_mmseg.launch import CfgOptionsAction  # noqa: E402
+from das_mmseg.launch import build_runner  # noqa: E402
+from das_mmseg.launch import earlier_config_dump_kept  # noqa: E402
+from das_mmseg.launch import load_config, prepare_run  # noqa: E402
 
 
 def parse_args(argv=None):

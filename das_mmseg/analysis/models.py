@@ -8,7 +8,7 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from torch import nn
 
-from das_mmseg.utils.launch import load_config
+from das_mmseg.launch import load_config
 from .twins import image_twin
 
 

@@ -23,9 +23,9 @@ from mmseg.structures import SegDataSample
 from torch import nn
 
 from das_mmseg.augment import PixelSpace, Policy
+from das_mmseg.engine.checkpoint.fit import check_checkpoint_file_fits
 from das_mmseg.models.clip_cell import preprocessor_space
 from das_mmseg.models.segmentors import ClipEncoderDecoder
-from das_mmseg.utils.checkpoint_fit import check_checkpoint_file_fits
 from das_mmseg.visualization import clip_to_rgb
 
 ImageType = Union[str, np.ndarray, Sequence[str], Sequence[np.ndarray]]
@@ -58,7 +58,7 @@ def init_model(config: Union[str, Path, Config],
             default :func:`default_device`.
         cfg_options (dict, optional): Overrides merged into the config.
         allow_partial (bool): Keep a model the checkpoint does not fit
-            (:func:`das_mmseg.utils.checkpoint_fit.check_checkpoint_fits`);
+            (:func:`das_mmseg.engine.checkpoint.fit.check_checkpoint_fits`);
             by default such a checkpoint is refused.
 
     Returns:

@@ -7,7 +7,7 @@ import torch
 from mmengine.dataset import Compose
 from mmseg.apis import MMSegInferencer
 
-from ..utils.checkpoint_fit import check_checkpoint_file_fits
+from ..engine.checkpoint.fit import check_checkpoint_file_fits
 from .inference import (checked_test_pipeline, default_device,
                         preprocessed_clips)
 
@@ -32,7 +32,7 @@ class DASInferencer(MMSegInferencer):
             ``'cpu'``.
         allow_partial (bool): Keep a model the checkpoint does not fit;
             by default such a checkpoint is refused
-            (:func:`das_mmseg.utils.checkpoint_fit.check_checkpoint_fits`).
+            (:func:`das_mmseg.engine.checkpoint.fit.check_checkpoint_fits`).
         **kwargs: ``classes``, ``palette``, ``dataset_name``, ``scope`` as for
             :class:`MMSegInferencer`.
 

@@ -14,8 +14,8 @@ from typing import Optional
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 
-from das_mmseg.utils.checkpoint import check_checkpoint_file
-from das_mmseg.utils.launch import build_runner, load_config, prepare_run
+from das_mmseg.engine.checkpoint import check_checkpoint_file
+from das_mmseg.launch import build_runner, load_config, prepare_run
 
 
 def is_classification(cfg: Config) -> bool:
@@ -181,7 +181,7 @@ def build_test_config(config: str,
 
 def run_test(cfg: Config) -> dict:
     """Evaluate a :func:`build_test_config` config: the checks of
-    :func:`das_mmseg.utils.launch.prepare_run` (those of a test run), then
+    :func:`das_mmseg.launch.prepare_run` (those of a test run), then
     the Runner's test loop.
 
     Returns:

@@ -1,11 +1,6 @@
-from .checkpoint import (UnsafeCheckpointError, load_from_local,
-                         register_checkpoint_loader, register_safe_globals)
+"""Leaf helpers every layer may use; they import nothing else of das_mmseg:
+atomic file writes (io), argument checks (validators), the tools' command
+line (cli), the installed stack (env) and timing (benchmark)."""
 from .env import check_mmcv
-from .pretrained import (PretrainedInit, PretrainedWeightsError,
-                         register_pretrained_init)
 
-__all__ = [
-    'UnsafeCheckpointError', 'load_from_local', 'register_checkpoint_loader',
-    'register_safe_globals', 'check_mmcv', 'PretrainedInit',
-    'PretrainedWeightsError', 'register_pretrained_init'
-]
+__all__ = ['check_mmcv']

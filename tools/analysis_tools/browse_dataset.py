@@ -84,7 +84,7 @@ def main(argv=None) -> int:
 
     from das_mmseg.analysis.models import build_model
     from das_mmseg.apis.inference import clip_titles, preprocessed_clips
-    from das_mmseg.utils.launch import load_config
+    from das_mmseg.launch import load_config
     cfg = load_config(args.config, args.cfg_options)
     # the model also sets the registry scope
     model = build_model(cfg, checkpoint=args.checkpoint)

@@ -25,7 +25,7 @@ from mmengine.config import DictAction  # noqa: E402
 
 import das_mmseg  # noqa: E402,F401
 from das_mmseg.datasets.checks import check_config_split  # noqa: E402
-from das_mmseg.utils.launch import check_data_roots, load_config  # noqa: E402
+from das_mmseg.launch import check_data_roots, load_config  # noqa: E402
 
 
 def parse_args(argv=None):

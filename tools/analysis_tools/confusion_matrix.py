@@ -112,7 +112,7 @@ def main(argv=None) -> np.ndarray:
     from mmseg.registry import DATASETS
 
     from das_mmseg.analysis.models import build_model
-    from das_mmseg.utils.launch import load_config
+    from das_mmseg.launch import load_config
     cfg = load_config(args.config, args.cfg_options)
     from mmengine.registry import init_default_scope
     init_default_scope(cfg.get('default_scope', 'mmseg'))

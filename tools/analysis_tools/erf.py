@@ -94,7 +94,7 @@ def measure(config, checkpoint, args, cfg_options=None):
 
     from das_mmseg.analysis.erf_data import erf_of_model, erf_pipeline
     from das_mmseg.analysis.models import build_model
-    from das_mmseg.utils.launch import load_config
+    from das_mmseg.launch import load_config
     cfg = load_config(config, cfg_options)
     model = build_model(cfg, checkpoint=checkpoint, device=args.device)
     dataset_cfg = cfg.test_dataloader.dataset

@@ -75,7 +75,7 @@ def main(argv=None) -> str:
     args = parse_args(argv)
     from das_mmseg.analysis.models import build_model
     from das_mmseg.apis.inference import clip_titles, inference_clip
-    from das_mmseg.utils.launch import load_config
+    from das_mmseg.launch import load_config
     from das_mmseg.visualization import draw_clip
     cfg = load_config(args.config, args.cfg_options)
     model = build_model(cfg, checkpoint=args.checkpoint, device=args.device)

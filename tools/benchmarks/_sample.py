@@ -20,7 +20,7 @@ def load_train_set(config: str, device: torch.device) -> Tuple[Config, object]:
     from mmseg.registry import DATASETS
 
     import das_mmseg  # noqa: F401  registers the components
-    from das_mmseg.utils.launch import adapt_to_cpu
+    from das_mmseg.launch import adapt_to_cpu
 
     cfg = Config.fromfile(config)
     cfg.train_dataloader.dataset.data_root = osp.join(

@@ -123,7 +123,7 @@ def build(config: str, device, size=None, batch=None, with_cp=False):
 
     import das_mmseg  # noqa: F401
     from das_mmseg.analysis.memory import synthetic_batch
-    from das_mmseg.utils.launch import adapt_to_cpu
+    from das_mmseg.launch import adapt_to_cpu
 
     cfg = Config.fromfile(osp.join(ROOT, config))
     adapt_to_cpu(cfg)  # SyncBN as BN: one process

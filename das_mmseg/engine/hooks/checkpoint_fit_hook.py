@@ -6,14 +6,14 @@ from mmengine.hooks import Hook
 from mmengine.optim import OptimWrapperDict
 from mmengine.registry import HOOKS
 
-from ...utils.checkpoint_fit import check_checkpoint_fits
+from ..checkpoint.fit import check_checkpoint_fits
 
 
 @HOOKS.register_module()
 class CheckpointFitHook(Hook):
     """Check every checkpoint the Runner loads (``load_from``, ``--resume``,
     ``tools/test.py``) against the model before its weights are loaded, and
-    refuse one that does not fit (:func:`das_mmseg.utils.checkpoint_fit.
+    refuse one that does not fit (:func:`das_mmseg.engine.checkpoint.fit.
     check_checkpoint_fits`: a large share of the model left unloaded or of
     the checkpoint unused, or a clip cell on one side only). On a resume it
     also refuses a learning rate changed since the checkpoint: the resume
@@ -22,7 +22,7 @@ class CheckpointFitHook(Hook):
 
     ``tools/train.py`` and ``tools/test.py`` add it as
     ``default_hooks.checkpoint_fit`` to every config
-    (:func:`das_mmseg.utils.launch.check_loaded_checkpoints`); in your own
+    (:func:`das_mmseg.launch.check_loaded_checkpoints`); in your own
     scripts add ``default_hooks=dict(checkpoint_fit=dict(
     type='CheckpointFitHook'))``.
 

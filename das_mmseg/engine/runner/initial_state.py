@@ -20,7 +20,7 @@ from mmengine.dist import is_main_process
 from mmengine.runner import CheckpointLoader, save_checkpoint
 from torch import nn
 
-from ...utils.checkpoint import INITIAL_STATE_FILE
+from ..checkpoint.resume import INITIAL_STATE_FILE
 
 # where checkpoints written before the file existed keep the state
 HUB_KEY = 'das_initial_state'

@@ -13,9 +13,9 @@ did not match, so two common mistakes pass silently or obscurely:
   how to give them from a local file.
 
 :class:`PretrainedInit` here replaces mmengine's under the same registry name,
-``'Pretrained'`` (:func:`register_pretrained_init`, called by ``import
-das_mmseg``): the same arguments and the same loading, plus an error for both
-cases.
+``'Pretrained'`` (:func:`register_pretrained_init`, called by
+:mod:`das_mmseg.safe_io`, which the configs import): the same arguments and
+the same loading, plus an error for both cases.
 """
 import http.client
 import os.path as osp
