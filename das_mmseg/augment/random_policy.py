@@ -14,9 +14,9 @@ from typing import Optional, Sequence, Union
 import numpy as np
 import torch
 
-from .clip import FrameLayout, node_edges, num_edges
 from .ops import build_ops
 from .policy import Policy
+from .topology import FrameLayout, node_edges, num_edges
 
 
 def random_policy(ops: Sequence[str],
