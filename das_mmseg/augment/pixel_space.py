@@ -6,6 +6,10 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
+from ..utils.validators import check_choice
+
+CHANNEL_ORDERS = ('rgb', 'bgr')
+
 
 @dataclass(frozen=True)
 class PixelSpace:
@@ -26,10 +30,7 @@ class PixelSpace:
     channel_order: str = 'rgb'
 
     def __post_init__(self) -> None:
-        if self.channel_order not in ('rgb', 'bgr'):
-            raise ValueError(
-                'channel_order must be one of (\'rgb\', \'bgr\'), got '
-                f'{self.channel_order!r}')
+        check_choice('channel_order', self.channel_order, CHANNEL_ORDERS)
         if (self.mean is None) != (self.std is None):
             raise ValueError('give both mean and std, or neither')
 

@@ -5,6 +5,8 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from ..utils.validators import check_int
+
 
 def check_images(images, where: str, channels: Optional[int] = None) -> None:
     """Raise a clear error unless ``images`` is a (N, C, H, W) floating-point
@@ -44,10 +46,7 @@ def check_images(images, where: str, channels: Optional[int] = None) -> None:
 def check_image_size(height, width, where: str) -> None:
     """Raise a clear error unless (height, width) are integers >= 1."""
     for name, value in (('height', height), ('width', width)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f'{where}: image {name} must be an integer >= '
-                             f'1, got {value!r} (image size '
-                             f'{(height, width)!r})')
+        check_int(f'{where}: image {name}', value, 1)
 
 
 def check_finite_magnitudes(magnitudes: Tensor, where: str) -> None:
