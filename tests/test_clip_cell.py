@@ -580,7 +580,7 @@ def test_gumbel_gradient_is_the_straight_through_estimator_of_the_plain_sum(
     be the straight-through estimator's of that plain sum: the gradient of
     ``Σ_paths Π(weights on the path) · render(path) / count``, the counts
     not differentiated (they are integers in the forward pass)."""
-    from das_mmseg.augment.clip import node_edges
+    from das_mmseg.augment.topology import node_edges
     torch.manual_seed(0)
     cell = ClipCell(
         num_frames=3,

@@ -13,29 +13,15 @@
 # clip cell's zero padding. How the strength is matched: the ranges are the
 # per-step ranges from which DAS draws the magnitude of each op on each edge
 # (shift_x, shift_y ±0.12 of the side, zoom 0.7-1.3, rotate ±20°;
-# das_mmseg/augment/ops.py, the authors' operations.py), all four ops applied
-# to every crop, each with a fresh uniform draw. A DAS frame at distance 1
-# from the reference composes one step of the ops on its paths; frames at
-# distance 2 go twice as far and the reference frame not at all; and DAS
-# warps the frames, not the label, which stays the reference frame's.
+# das_mmseg/augment/ops/geometric.py, the authors' operations.py), all four
+# ops applied to every crop, each with a fresh uniform draw. A DAS frame at
+# distance 1 from the reference composes one step of the ops on its paths;
+# frames at distance 2 go twice as far and the reference frame not at all;
+# and DAS warps the frames, not the label, which stays the reference frame's.
 #   python tools/train.py CONFIG
 _base_ = ['./pspnet_r18tiny-d16_1xb4-1k_camvid-cpu-128x128.py']
-crop_size = (128, 128)  # the data piece's
-label_guard = dict(type='CheckSegLabels', num_classes=11, ignore_index=255)
-# LoadCheckedImage: mmcv's LoadImageFromFile (the same pixels) that names a bad
-# file before any transform (das_mmseg.datasets.loading)
-train_pipeline = [
-    dict(type='LoadCheckedImage'),
-    dict(type='LoadAnnotations'),
-    label_guard,
-    dict(
-        type='RandomResize',
-        scale=(240, 180),
-        ratio_range=(0.5, 2.0),
-        keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
+# the baseline's pipeline with the two steps before PackSegInputs
+train_pipeline = _base_.train_pipeline[:-1] + [
     dict(
         type='RandomShiftZoom',
         prob=1.0,
@@ -44,6 +30,5 @@ train_pipeline = [
         pad_val=0,
         seg_pad_val=255),
     dict(type='RandomRotate', prob=1.0, degree=20, pad_val=0, seg_pad_val=255),
-    dict(type='PackSegInputs'),
-]
+] + _base_.train_pipeline[-1:]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

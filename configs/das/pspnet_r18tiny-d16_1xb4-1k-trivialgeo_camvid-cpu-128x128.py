@@ -14,27 +14,12 @@
 # headline table: one op of random strength per image is the standard recipe.
 #   python tools/train.py CONFIG
 _base_ = ['./pspnet_r18tiny-d16_1xb4-1k_camvid-cpu-128x128.py']
-crop_size = (128, 128)  # the data piece's
-label_guard = dict(type='CheckSegLabels', num_classes=11, ignore_index=255)
-# LoadCheckedImage: mmcv's LoadImageFromFile (the same pixels) that names a bad
-# file before any transform (das_mmseg.datasets.loading)
-train_pipeline = [
-    dict(type='LoadCheckedImage'),
-    dict(type='LoadAnnotations'),
-    label_guard,
-    dict(
-        type='RandomResize',
-        scale=(240, 180),
-        ratio_range=(0.5, 2.0),
-        keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
+# the baseline's pipeline with the step before PackSegInputs
+train_pipeline = _base_.train_pipeline[:-1] + [
     dict(
         type='TrivialGeometricAugment',
         ops=('shift_x', 'shift_y', 'zoom', 'rotate'),
         pad_val=0,
         seg_pad_val=255),
-    dict(type='PackSegInputs'),
-]
+] + _base_.train_pipeline[-1:]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

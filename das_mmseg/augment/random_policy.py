@@ -14,9 +14,10 @@ from typing import Optional, Sequence, Union
 import numpy as np
 import torch
 
-from .clip import FrameLayout, node_edges, num_edges
+from ..utils.validators import check_int
 from .ops import build_ops
 from .policy import Policy
+from .topology import FrameLayout, node_edges, num_edges
 
 
 def random_policy(ops: Sequence[str],
@@ -57,9 +58,8 @@ def random_policy(ops: Sequence[str],
             'random_policy: magnitudes must be (E, K) with E the edges of a '
             f'cell (2, 5, 9, 14, ...) and K = {len(op_modules)} ops, got '
             f'{tuple(magnitudes.shape)}')
-    if not 1 <= edges_per_node <= 2:
-        raise ValueError('random_policy: edges_per_node must be 1 or 2 (the '
-                         f'first node has 2 sources), got {edges_per_node}')
+    # the first node has 2 sources
+    check_int('random_policy: edges_per_node', edges_per_node, 1, 2)
     FrameLayout.build(num_frames, ref_frame, progression)  # checks them
     rng = np.random.default_rng(seed)
     nodes = []

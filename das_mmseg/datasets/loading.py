@@ -29,8 +29,9 @@ from mmcv.transforms import LoadImageFromFile
 from mmengine import fileio
 from mmseg.registry import TRANSFORMS
 
-from .checks import (DECODER_DAMAGE, DataCheckError, captured_native_stderr,
-                     missing_end_marker)
+from .checks.image_files import (DECODER_DAMAGE, captured_native_stderr,
+                                 missing_end_marker)
+from .checks.problems import DataCheckError
 
 #: The pixel count (height x width) an image may have by default: 2^27, a
 #: 16384 x 8192 panorama; decoded and turned into a clip an image costs about

@@ -25,9 +25,13 @@ from typing import List, Optional, Tuple
 import mmcv
 from mmengine import fileio
 
-from .checks import (END_MARKER_WINDOW, TOOL, FileProblem, check_sample,
-                     dataset_samples, decode_image_strict, label_map_problems,
-                     missing_end_marker, split_check_settings)
+from .checks.config_split import split_check_settings
+from .checks.image_files import (END_MARKER_WINDOW, decode_image_strict,
+                                 missing_end_marker)
+from .checks.labels import label_map_problems
+from .checks.problems import TOOL, FileProblem
+from .checks.sample import check_sample
+from .checks.scan import dataset_samples
 from .loading import PNG_MAGIC, declared_image_size
 
 HEAD_BYTES = 64 * 1024  # enough for a JPEG's EXIF block before its size

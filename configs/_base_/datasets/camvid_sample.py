@@ -1,6 +1,11 @@
 # The real CamVid sample bundled in data/camvid_sample: 48 train / 16 val
 # images at 180x240 (half resolution), made by
 # tools/dataset_converters/camvid.py. Small enough for CPU runs in minutes.
+# The CamVid pipelines and loaders are stated here once: the other CamVid
+# bases (camvid.py, camvid_cpu.py, camvid_sample_96x96.py) inherit them and
+# change only the steps' arguments and the loader settings that differ
+# (mmengine replaces a list a config redefines, so they derive theirs from
+# _base_.train_pipeline / _base_.test_pipeline).
 dataset_type = 'CamVidDataset'
 data_root = 'data/camvid_sample'
 crop_size = (128, 128)

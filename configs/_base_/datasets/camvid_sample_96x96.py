@@ -3,23 +3,12 @@
 # the main process: light enough for a CPU run in minutes.
 _base_ = ['./camvid_sample.py']
 crop_size = (96, 96)
-# LoadCheckedImage: mmcv's LoadImageFromFile (the same pixels) that names a bad
-# file before any transform (das_mmseg.datasets.loading)
+# camvid_sample.py's steps, with the arguments that differ
 train_pipeline = [
-    dict(type='LoadCheckedImage'),
-    dict(type='LoadAnnotations'),
-    {{_base_.label_guard}},
-    dict(
-        type='RandomResize',
-        scale=(240, 180),
-        ratio_range=(0.5, 1.0),
-        keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs'),
+    (dict(step, ratio_range=(0.5, 1.0)) if step.type == 'RandomResize' else
+     dict(step, crop_size=crop_size) if step.type == 'RandomCrop' else step)
+    for step in _base_.train_pipeline
 ]
-train_dataloader = dict(
-    batch_size=4, num_workers=1, dataset=dict(pipeline=train_pipeline))
+train_dataloader = dict(num_workers=1, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(num_workers=0, persistent_workers=False)
 test_dataloader = val_dataloader
