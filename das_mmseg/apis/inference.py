@@ -23,7 +23,7 @@ from mmseg.structures import SegDataSample
 from torch import nn
 
 from das_mmseg.augment import PixelSpace, Policy
-from das_mmseg.models.clip_cell import preprocessor_space
+from das_mmseg.models.clip_cells import preprocessor_space
 from das_mmseg.models.segmentors import ClipEncoderDecoder
 from das_mmseg.utils.checkpoint_fit import check_checkpoint_file_fits
 from das_mmseg.visualization import clip_to_rgb

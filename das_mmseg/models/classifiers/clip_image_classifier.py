@@ -5,7 +5,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
-from ..clip_cell import build_clip_cell
+from ..clip_cells import build_clip_cell
 from ..fusion import average_frames
 
 CLASSIFIER_FUSION_MODES = ('logits', 'features')

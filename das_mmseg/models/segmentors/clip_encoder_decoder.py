@@ -10,7 +10,7 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          OptSampleList, SampleList, add_prefix)
 from torch import Tensor
 
-from ..clip_cell import build_clip_cell
+from ..clip_cells import build_clip_cell
 from ..fusion import (average_features, average_frames, check_fusion_mode,
                       fuse_aligned, reframe_affines)
 
