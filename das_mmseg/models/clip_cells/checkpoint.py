@@ -158,8 +158,7 @@ class CellCheckpointMixin:
         if tuple(logits.shape) == shape:  # learned per-edge magnitudes
             if self.learn_magnitudes:
                 return
-            values = magnitudes_from_logits(logits,
-                                            self.magnitude_range.cpu())
+            values = magnitudes_from_logits(logits, self.magnitude_range.cpu())
         else:
             # per-op logits were learned within the op's bounds
             bounds = torch.tensor([op.bounds for op in self.ops])

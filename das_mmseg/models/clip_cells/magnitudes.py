@@ -67,8 +67,8 @@ def check_magnitude(op: AugmentOp, name: str, value, learned: bool) -> float:
     within the op's bounds, strictly inside its ``init_range`` when learned
     (a logit cannot reach the ends), its identity value for an op without a
     magnitude. ``name`` says where the value came from in the error."""
-    if isinstance(value, bool) or not isinstance(
-            value, (int, float)) or not math.isfinite(value):
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not (number and math.isfinite(value)):
         raise ValueError(f'ClipCell: magnitude of {name!r} must be a '
                          f'finite number, got {value!r}')
     if not op.has_magnitude:
