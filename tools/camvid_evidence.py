@@ -465,8 +465,7 @@ def make_runs(work_dir: str,
     """The runs, seed by seed, the longest arm first; R after D of its
     seed. ``work_dir`` and ``results_dir`` are the schedule's folders."""
     from mmengine.config import Config
-    frames = Config.fromfile(osp.join(CONFIG_DIR,
-                                      DAS_CONFIG)).model.clip_cell.num_frames
+    frames = Config.fromfile(osp.join(CONFIG_DIR, DAS_CONFIG)).model.num_frames
     by_key: Dict[Tuple[str, int, int], Run] = {}
     for key in ARM_ORDER:
         if key not in arms:

@@ -1,52 +1,44 @@
-"""Building a clip model's cell: its config completed with the normalisation
-of the data preprocessor that makes its input."""
+"""Building a clip model's cell: its config completed with the model's T and
+the normalisation of the data preprocessor that makes its input."""
 import math
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional
 
 import torch
+from mmengine.registry import Registry
 from torch import nn
-
-from das_mmseg.utils.validators import check_int
 
 
 def build_clip_cell(
-    registry,
-    clip_cell: Optional[dict],
-    num_frames: Optional[int],
-    data_preprocessor: Optional[nn.Module] = None
-) -> Tuple[Optional[nn.Module], int]:
-    """Build a clip model's cell and settle its clip length T.
+        registry: Registry,
+        clip_cell: Optional[dict],
+        num_frames: int,
+        data_preprocessor: Optional[nn.Module] = None) -> Optional[nn.Module]:
+    """Build a clip model's cell from its config, completed with what the
+    model owns: T and the normalisation of the images the cell sees.
 
     Args:
         registry (Registry): The MODELS registry to build from
             (mmseg's or mmpretrain's).
         clip_cell (dict, optional): The cell's config; None for a model fed
             clips (or images repeated T times).
-        num_frames (int, optional): T, when given explicitly; it must agree
-            with the cell's.
+        num_frames (int): The model's T (see
+            :func:`das_mmseg.models.clip_length.settle_num_frames`, which
+            checked that the config states no other).
         data_preprocessor (nn.Module, optional): The model's data
             preprocessor; the cell's ``mean``/``std``/``channel_order`` are
             filled from it when the cell config omits them (see
             :func:`preprocessor_space`).
 
     Returns:
-        tuple: The cell (or None) and T (the explicit one, else the cell's,
-            else 1).
+        nn.Module | None: The cell, rendering ``num_frames`` frames.
     """
-    if num_frames is not None:
-        check_int('num_frames', num_frames, 1)
-    cell = None
-    if clip_cell is not None:
-        cell = registry.build(
-            dict(clip_cell, **preprocessor_space(clip_cell,
-                                                 data_preprocessor)))
-    cell_frames = cell.num_frames if cell is not None else None
-    if (num_frames is not None and cell_frames is not None
-            and num_frames != cell_frames):
-        raise ValueError(
-            f'num_frames={num_frames} contradicts the clip cell\'s '
-            f'num_frames={cell_frames}; set one of them')
-    return cell, num_frames or cell_frames or 1
+    if clip_cell is None:
+        return None
+    return registry.build(
+        dict(
+            clip_cell,
+            num_frames=num_frames,
+            **preprocessor_space(clip_cell, data_preprocessor)))
 
 
 def preprocessor_space(clip_cell: dict,

@@ -10,7 +10,10 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          OptSampleList, SampleList, add_prefix)
 from torch import Tensor
 
+from das_mmseg.utils.validators import check_choice
 from ..clip_cells import build_clip_cell
+from ..clip_length import (check_clip_length, fill_num_segments,
+                           settle_num_frames)
 from ..fusion import (average_features, average_frames, check_fusion_mode,
                       fuse_aligned, reframe_affines)
 
@@ -41,7 +44,7 @@ class ClipEncoderDecoder(EncoderDecoder):
      image (N, C, H, W) --clip_cell--> clip (N, T, C, H, W)
          <-- or a clip from ImageToVideo + ClipSegDataPreProcessor
      clip --flatten frame-major--> (N*T, C, H, W)
-         --backbone (num_segments=T)[--neck]--> per-frame features
+         --backbone (built for T)[--neck]--> per-frame features
      per-frame features --fusion over T + decode head--> (N, K, h, w)
          --loss against the image's label / predict
 
@@ -58,10 +61,14 @@ class ClipEncoderDecoder(EncoderDecoder):
 
     Inputs are plain images ``(N, C, H, W)``, turned into clips by
     ``clip_cell`` on the device (or, without a cell, repeated ``num_frames``
-    times), or clips ``(N, T, C, H, W)`` from the pipeline, used as they are. A
-    backbone with a ``num_segments`` attribute (the video backbones) is told T
-    of every batch. The label always belongs to the reference frame, i.e. the
-    original image.
+    times), or clips ``(N, T, C, H, W)`` from the pipeline, used as they are.
+    The label always belongs to the reference frame, i.e. the original image.
+
+    T is the segmentor's: stated once, as ``num_frames``, it is filled into
+    the cell's ``num_frames`` and a video backbone's ``num_segments`` when the
+    segmentor is built, and never changed afterwards (see
+    :mod:`das_mmseg.models.clip_length`). The cell's normalisation is filled
+    from the data preprocessor in the same way.
 
     Args:
         backbone (dict): Backbone config; a video backbone (temporal modules)
@@ -69,8 +76,9 @@ class ClipEncoderDecoder(EncoderDecoder):
         decode_head (dict): Decode head config.
         clip_cell (dict, optional): ``ClipCell`` config that makes clips from
             plain images. Defaults to None.
-        num_frames (int, optional): T for plain images. Defaults to the cell's
-            ``num_frames``, else 1.
+        num_frames (int, optional): T. Defaults to the value the cell or
+            the backbone states (older configs), else the cell's default,
+            else 1.
         fusion (str): ``'logits'``, ``'features'``, ``'aligned'`` or
             ``'reference'``. Defaults to ``'logits'``.
         loss_target (str): ``'reference'`` (the paper): the fused logits
@@ -104,8 +112,10 @@ class ClipEncoderDecoder(EncoderDecoder):
                  pretrained: Optional[str] = None,
                  init_cfg: OptMultiConfig = None,
                  loss_target: str = 'reference'):
+        # before the backbone is built: it is built for T
+        num_frames = settle_num_frames(MODELS, num_frames, clip_cell, backbone)
         super().__init__(
-            backbone=backbone,
+            backbone=fill_num_segments(MODELS, backbone, num_frames),
             decode_head=decode_head,
             neck=neck,
             auxiliary_head=auxiliary_head,
@@ -115,9 +125,7 @@ class ClipEncoderDecoder(EncoderDecoder):
             pretrained=pretrained,
             init_cfg=init_cfg)
         self.fusion = check_fusion_mode(fusion)
-        if loss_target not in LOSS_TARGETS:
-            raise ValueError(f'loss_target must be one of {LOSS_TARGETS}, '
-                             f'got {loss_target!r}')
+        check_choice('loss_target', loss_target, LOSS_TARGETS)
         if loss_target == 'warped' and (clip_cell is None
                                         or fusion == 'features'):
             raise ValueError(
@@ -126,9 +134,11 @@ class ClipEncoderDecoder(EncoderDecoder):
                 "fusion other than 'features' (got clip_cell="
                 f'{clip_cell!r}, fusion={fusion!r})')
         self.loss_target = loss_target
-        # the cell takes its normalisation from the data preprocessor
-        self.clip_cell, self.num_frames = build_clip_cell(
-            MODELS, clip_cell, num_frames, self.data_preprocessor)
+        self.num_frames = num_frames
+        # after the backbone, as always: the cell draws α from the global
+        # generator, so the order keeps every seeded run's numbers
+        self.clip_cell = build_clip_cell(MODELS, clip_cell, num_frames,
+                                         self.data_preprocessor)
 
     # ---- clip and features --------------------------------------------------
 
@@ -232,13 +242,16 @@ class ClipEncoderDecoder(EncoderDecoder):
             tuple[Tensor]: Backbone (and neck) outputs on the ``N*T`` frames,
             each ``(N*T, C_i, H_i, W_i)``, row ``n*T + t`` for frame ``t`` of
             sample ``n``.
+
+        Raises:
+            ValueError: The clips' T is not the one the backbone's temporal
+                modules were built for (:func:`check_clip_length`).
         """
         if inputs.dim() != 5:
             raise ValueError(
                 'extract_feat takes clips (N, T, C, H, W), got shape '
                 f'{tuple(inputs.shape)}; make_clip() turns images into clips')
-        if hasattr(self.backbone, 'num_segments'):
-            self.backbone.num_segments = inputs.shape[1]
+        check_clip_length(self.backbone, inputs.shape[1])
         return super().extract_feat(inputs.flatten(0, 1))
 
     def frame_pass(self, inputs: Tensor,
