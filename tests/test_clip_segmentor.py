@@ -596,6 +596,35 @@ def test_a_clip_of_another_length_needs_a_backbone_without_temporal_modules():
         video.extract_feat(clips)
 
 
+def test_the_clip_preprocessor_is_set_up_once_and_equals_mmseg_bit_for_bit(
+        batch, monkeypatch):
+    """The clip preprocessor converts and normalises every frame itself,
+    arranged when it is built: no forward writes an attribute (it used to
+    switch its host's conversion and normalisation off and on around every
+    clip batch), and images come out bit for bit as from mmseg's
+    SegDataPreProcessor."""
+    cfg = segmentor_cfg()['data_preprocessor']
+    clip_pre = MODELS.build(cfg)
+    image_pre = MODELS.build(dict(cfg, type='SegDataPreProcessor'))
+    assert clip_pre.frame_conversion and clip_pre.frame_normalisation
+    written = []
+    module_setattr = type(clip_pre).__setattr__
+
+    def record(module, name, value):
+        written.append(name)
+        module_setattr(module, name, value)
+
+    monkeypatch.setattr(type(clip_pre), '__setattr__', record)
+    for training in (True, False):
+        images = clip_pre(copy.deepcopy(batch), training)['inputs']
+        assert torch.equal(images,
+                           image_pre(copy.deepcopy(batch), training)['inputs'])
+    clips = clip_pre(to_clip_batch(batch, lambda img: [img, img]), True)
+    assert clips['inputs'].shape[1] == 2
+    assert torch.equal(clips['inputs'][:, 1], images)
+    assert written == []
+
+
 def test_the_cell_takes_its_normalisation_from_the_data_preprocessor():
     """Configs write mean/std once (in the preprocessor); a cell value that
     contradicts it is an error."""

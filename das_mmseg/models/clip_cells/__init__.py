@@ -7,11 +7,10 @@
 - :mod:`.build`: building it in a clip model, from the model's config and
   data preprocessor.
 """
-from .build import build_clip_cell, preprocessor_space
+from .build import build_clip_cell
 from .cell import ClipCell
 from .checkpoint import decode_cell_state, encode_cell_state
 
 __all__ = [
-    'ClipCell', 'build_clip_cell', 'preprocessor_space', 'encode_cell_state',
-    'decode_cell_state'
+    'ClipCell', 'build_clip_cell', 'encode_cell_state', 'decode_cell_state'
 ]

@@ -3,9 +3,10 @@ the normalisation of the data preprocessor that makes its input."""
 import math
 from typing import Any, Dict, Optional
 
-import torch
 from mmengine.registry import Registry
 from torch import nn
+
+from ..data_preprocessor import preprocessor_space
 
 
 def build_clip_cell(
@@ -26,8 +27,8 @@ def build_clip_cell(
             checked that the config states no other).
         data_preprocessor (nn.Module, optional): The model's data
             preprocessor; the cell's ``mean``/``std``/``channel_order`` are
-            filled from it when the cell config omits them (see
-            :func:`preprocessor_space`).
+            filled from it when the cell config omits them (a value the
+            config gives must agree).
 
     Returns:
         nn.Module | None: The cell, rendering ``num_frames`` frames.
@@ -38,41 +39,23 @@ def build_clip_cell(
         dict(
             clip_cell,
             num_frames=num_frames,
-            **preprocessor_space(clip_cell, data_preprocessor)))
+            **_space_to_fill(clip_cell, data_preprocessor)))
 
 
-def preprocessor_space(clip_cell: dict,
-                       data_preprocessor: Optional[nn.Module]) -> dict:
+def _space_to_fill(clip_cell: dict,
+                   data_preprocessor: Optional[nn.Module]) -> Dict[str, Any]:
     """The ``mean``, ``std`` and ``channel_order`` a cell config omits, from
-    the data preprocessor that makes the cell's input, so a config writes the
-    normalisation once.
+    the data preprocessor that makes the cell's input
+    (:func:`preprocessor_space`), so a config writes the normalisation once.
+    Without a conversion flag the channel order is the data source's, which
+    the preprocessor cannot tell: the cell's ``channel_order`` (default
+    ``'rgb'``) then stays as configured.
 
-    The preprocessor's public ``mean``/``std`` buffers give the
-    normalisation; its ``channel_conversion`` (mmseg) or ``to_rgb``
-    (mmpretrain) flag turns the loaded BGR images into RGB. Without the flag
-    the channel order is the data source's, which the preprocessor cannot
-    tell (BGR from image files, RGB from CIFAR's arrays): the cell's
-    ``channel_order`` (default ``'rgb'``) then stays as configured. A value the
-    cell config gives must agree with the preprocessor's.
-
-    Returns:
-        dict: The keys to add to the cell config.
+    Raises:
+        ValueError: The cell config gives a value that contradicts the
+            preprocessor's.
     """
-    if data_preprocessor is None:
-        return {}
-    found: Dict[str, Any] = {}
-    mean = getattr(data_preprocessor, 'mean', None)
-    std = getattr(data_preprocessor, 'std', None)
-    if torch.is_tensor(mean) and torch.is_tensor(std):
-        found['mean'] = [float(v) for v in mean.flatten()]
-        found['std'] = [float(v) for v in std.flatten()]
-    for flag in ('channel_conversion', 'to_rgb'):
-        # mmcv loads BGR and the flag makes it RGB; without it the order is
-        # the source's (BGR from image files, RGB from CIFAR's arrays), which
-        # the preprocessor does not know: then the cell's own setting stays
-        if getattr(data_preprocessor, flag, None) is True:
-            found['channel_order'] = 'rgb'
-            break
+    found = preprocessor_space(data_preprocessor)
     name = type(data_preprocessor).__name__
     for key, value in found.items():
         given = clip_cell.get(key)
