@@ -1,3 +1,6 @@
+"""The DAS classifier: :class:`ClipImageClassifier`, mmpretrain's image
+classifier reading a clip made from each image and fusing its per-frame
+scores."""
 from typing import List, Optional, Tuple, Union
 
 from mmpretrain.models.classifiers import ImageClassifier

@@ -1,3 +1,12 @@
+"""The DAS segmentor: :class:`ClipEncoderDecoder`, mmseg's encoder-decoder
+reading a clip made from each image and fusing its per-frame predictions.
+
+One class (about 400 lines): the mmseg entry points it overrides
+(``loss``, ``predict``, ``encode_decode``, ``slide_inference``, ...) share
+the clip and fusion steps, so they stay together; what it reads from the
+metainfo is :mod:`.clip_metainfo`, fusion arithmetic :mod:`..fusion`, T
+:mod:`..clip_length`.
+"""
 from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
@@ -15,7 +24,8 @@ from ..clip_cells import build_clip_cell
 from ..clip_length import (check_clip_length, fill_num_segments,
                            settle_num_frames)
 from ..fusion import (average_features, average_frames, check_fusion_mode,
-                      fuse_aligned, reframe_affines)
+                      fuse_aligned)
+from .clip_metainfo import metainfo_affines, valid_region, window_metainfo
 
 # what the loss compares (see ClipEncoderDecoder)
 LOSS_TARGETS = ('reference', 'warped')
@@ -162,10 +172,10 @@ class ClipEncoderDecoder(EncoderDecoder):
         """
         aligned = self.fusion == 'aligned'
         if inputs.dim() == 5:
-            return inputs, (self._meta_affines(inputs, batch_img_metas)
-                            if aligned else None), (
-                                self._valid_region(inputs, batch_img_metas)
-                                if aligned else None)
+            if not aligned:
+                return inputs, None, None
+            affines = metainfo_affines(inputs, batch_img_metas)
+            return inputs, affines, valid_region(inputs, batch_img_metas)
         if inputs.dim() != 4:
             raise ValueError(
                 'inputs must be images (N, C, H, W) or clips (N, T, C, H, '
@@ -192,45 +202,6 @@ class ClipEncoderDecoder(EncoderDecoder):
         # The cell warps the padded batch itself, so every frame pixel that
         # maps into the image is image content.
         return clip, affines.to(inputs), None
-
-    @staticmethod
-    def _meta_affines(clip: Tensor, batch_img_metas: Sequence[dict]) -> Tensor:
-        """``frame_affines`` of the metainfo, re-expressed for the
-        (possibly padded) clip tensor: ``(N, T, 2, 3)``."""
-        num_frames, size = clip.shape[1], tuple(clip.shape[-2:])
-        affines = []
-        for meta in batch_img_metas:
-            theta = meta.get('frame_affines')
-            if theta is None:
-                raise ValueError(
-                    "fusion='aligned' needs each frame's affine, but a clip "
-                    "from the pipeline has no 'frame_affines' metainfo (add "
-                    "'frame_affines' to the meta_keys of PackSegInputs; it "
-                    "is None where ImageToVideo's frames are not single "
-                    "warps), or use fusion='logits'")
-            theta = torch.as_tensor(
-                theta, dtype=clip.dtype, device=clip.device)
-            if theta.shape != (num_frames, 2, 3):
-                raise ValueError(
-                    f'frame_affines must have shape {(num_frames, 2, 3)} for '
-                    f'clips of {num_frames} frames, got {tuple(theta.shape)}')
-            affines.append(
-                reframe_affines(theta, tuple(meta['img_shape'][:2]), size))
-        return torch.stack(affines)
-
-    @staticmethod
-    def _valid_region(clip: Tensor,
-                      batch_img_metas: Sequence[dict]) -> Optional[Tensor]:
-        """1 on the image, 0 on the padding the preprocessor added to every
-        frame: ``(N, 1, H, W)``, or None."""
-        size = tuple(clip.shape[-2:])
-        shapes = [tuple(meta['img_shape'][:2]) for meta in batch_img_metas]
-        if all(s == size for s in shapes):
-            return None
-        valid = clip.new_zeros(clip.shape[0], 1, *size)
-        for mask, (h, w) in zip(valid, shapes):
-            mask[:, :h, :w] = 1
-        return valid
 
     def extract_feat(self, inputs: Tensor) -> Tuple[Tensor, ...]:
         """Per-frame features of clips.
@@ -438,22 +409,10 @@ class ClipEncoderDecoder(EncoderDecoder):
                 y1, x1 = max(y2 - h_crop, 0), max(x2 - w_crop, 0)
                 crop = inputs[..., y1:y2, x1:x2]
                 crop_metas = [
-                    self._window_meta(meta, crop.shape[-2:], (y1, x1))
+                    window_metainfo(meta, crop.shape[-2:], (y1, x1))
                     for meta in batch_img_metas
                 ]
                 logits = self.encode_decode(crop, crop_metas)
                 preds += F.pad(logits, (x1, w_img - x2, y1, h_img - y2))
                 count[..., y1:y2, x1:x2] += 1
         return preds / count
-
-    @staticmethod
-    def _window_meta(meta: dict, size: torch.Size, offset: Tuple[int,
-                                                                 int]) -> dict:
-        """A copy of ``meta`` for a window of ``size`` at pixel ``offset``."""
-        # a torch.Size img_shape tells the heads to upsample to the window
-        window = dict(meta, img_shape=size)
-        if meta.get('frame_affines') is not None:
-            theta = torch.as_tensor(meta['frame_affines'], dtype=torch.float32)
-            window['frame_affines'] = reframe_affines(
-                theta, tuple(meta['img_shape'][:2]), tuple(size), offset)
-        return window
