@@ -21,10 +21,9 @@ and normalises. A clip cell renders its ops on pixel values (black padding,
 photometric ops), so it un-normalises and re-normalises around them with the
 same ``mean``/``std``, filled in from the preprocessor when the model is
 built (:func:`preprocessor_space`; a cell config need not repeat them, and
-a value it gives must agree).
-Rendering from never-normalised pixels and normalising once would be
-simpler, but not the same numbers in float: the trained models and the
-seeded runs are kept bit for bit.
+a value it gives must agree). Rendering from never-normalised pixels and
+normalising once would be simpler, but not the same numbers in float: the
+trained models and the seeded runs are kept bit for bit.
 
 ``C`` is the length of ``mean`` (3 without normalisation);
 ``T = channels // C``. A batch mixes no clip lengths. The mmpretrain
@@ -101,7 +100,7 @@ class ClipInputsMixin:
             frames = (frames - self.mean) / self.std
         return frames.flatten(-4, -3)
 
-    def prepare_clips(
+    def normalise_inputs(
         self, inputs: Union[Tensor, Sequence[Tensor]]
     ) -> Tuple[Union[Tensor, List[Tensor]], int]:
         """Convert and normalise packed images or clips frame by frame.
@@ -130,7 +129,7 @@ class ClipInputsMixin:
         ``forward``: padding, stacking, batch augments) and reshape clips to
         ``(N, T, C, H, W)``; images stay ``(N, C, H, W)``."""
         data = self.cast_data(data)
-        inputs, num_frames = self.prepare_clips(data['inputs'])
+        inputs, num_frames = self.normalise_inputs(data['inputs'])
         out = host_forward(dict(data, inputs=inputs), training)
         if num_frames > 1:
             out['inputs'] = out['inputs'].unflatten(

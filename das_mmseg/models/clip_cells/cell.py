@@ -103,6 +103,10 @@ class ClipCell(CellCheckpointMixin, CellRenderingMixin, BaseModule):
 
     Shapes:
         forward: (N, C, H, W) → (N, T, C, H, W).
+        alpha, magnitudes: (E, K), E edges (``num_edges(num_nodes)``), K ops.
+
+    Rendering is :class:`CellRenderingMixin`'s (:mod:`.rendering`), saving
+    and loading :class:`CellCheckpointMixin`'s (:mod:`.checkpoint`).
     """
 
     def __init__(self,
