@@ -16,7 +16,7 @@ import das_mmseg  # noqa: F401
 from das_mmseg.augment import (FrameLayout, PixelSpace, Policy, PolicyError,
                                build_ops, mix_clip, node_edges, num_edges)
 from das_mmseg.datasets.transforms import ImageToVideo
-from das_mmseg.models.clip_cell import ClipCell, decode_cell_state
+from das_mmseg.models.clip_cells import ClipCell, decode_cell_state
 
 PHOTO = osp.join(SAMPLE, 'img_dir/val')
 MEAN, STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)

@@ -37,7 +37,7 @@ def classifier_cfg(clip: bool = True,
         base_channels=16,
         out_indices=(3, ))
     if video:
-        backbone.update(type='VideoResNet', num_segments=num_frames or 1)
+        backbone.update(type='VideoResNet')  # T: the classifier's
     cfg = dict(
         type='ClipImageClassifier' if clip else 'ImageClassifier',
         backbone=backbone,
@@ -173,7 +173,9 @@ def test_clip_cls_preprocessor_normalises_every_frame(batch):
                                    image_pre(frame_batch)['inputs'])
     assert [s.gt_label.item() for s in clips['data_samples']
             ] == [s.gt_label.item() for s in batch['data_samples']]
-    torch.testing.assert_close(
+    # images: bit for bit mmpretrain's (the clip preprocessor does the
+    # host's conversion and normalisation itself, with the same arithmetic)
+    assert torch.equal(
         clip_pre(copy.deepcopy(batch))['inputs'],
         image_pre(copy.deepcopy(batch))['inputs'])
 
@@ -283,3 +285,20 @@ def test_the_cell_takes_its_normalisation_from_the_data_preprocessor():
             match=(r'clip_cell.mean=\[1, 2, 3\] contradicts the data '
                    r'preprocessor \(ClipClsDataPreprocessor\)')):
         build(classifier_cfg(clip_cell=dict(cell, mean=[1, 2, 3])))
+
+
+def test_t_is_the_classifiers_and_filled_into_cell_and_backbone():
+    """The classifier owns T as the segmentor does: filled into the cell and
+    the temporal modules at build, and a second, different statement is an
+    error naming both."""
+    cell = dict(type='ClipCell', num_nodes=1)
+    model = build(classifier_cfg(num_frames=3, video=True, clip_cell=cell))
+    assert model.clip_cell.num_frames == model.backbone.num_segments == 3
+    assert all(m.num_segments == 3 for m in model.backbone.temporal_modules())
+    cfg = classifier_cfg(num_frames=3, video=True, clip_cell=cell)
+    cfg['backbone']['num_segments'] = 2
+    with pytest.raises(
+            ValueError,
+            match=(r'T is stated twice with different values: num_frames=3 '
+                   r'and backbone.num_segments=2')):
+        build(cfg)

@@ -21,7 +21,8 @@ MEAN, STD = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
 NUM_CLASSES = 11
 
 
-def backbone_cfg(video: bool = False, num_frames: int = 1) -> dict:
+def backbone_cfg(video: bool = False) -> dict:
+    """A ResNetV1c-18, or its GSF video variant (T: the segmentor's)."""
     cfg = dict(
         type='ResNetV1c',
         depth=18,
@@ -33,7 +34,7 @@ def backbone_cfg(video: bool = False, num_frames: int = 1) -> dict:
         norm_cfg=NORM,
         contract_dilation=True)
     if video:
-        cfg.update(type='VideoResNetV1c', num_segments=num_frames)
+        cfg.update(type='VideoResNetV1c')
     return cfg
 
 
@@ -73,7 +74,7 @@ def segmentor_cfg(clip: bool = True,
             pad_val=0,
             seg_pad_val=255,
             size_divisor=16),
-        backbone=backbone_cfg(video, num_frames or 1),
+        backbone=backbone_cfg(video),
         decode_head=head_cfg(head),
         auxiliary_head=head_cfg('FCNHead', in_index=2, in_channels=64)
         if aux else None,
@@ -508,11 +509,120 @@ def test_config_errors_name_the_bad_value():
         build(segmentor_cfg(fusion='max'))
     with pytest.raises(
             ValueError,
-            match="num_frames=2 contradicts the clip cell's num_frames=4"):
+            match=('T is stated twice with different values: num_frames=2 '
+                   'and clip_cell.num_frames=4. State it once')):
         build(segmentor_cfg(num_frames=2, clip_cell=cell_cfg(4)))
     with pytest.raises(
             ValueError, match='num_frames must be an integer >= 1, got 0'):
         build(segmentor_cfg(num_frames=0))
+
+
+def test_t_stated_twice_with_different_values_names_both_and_the_fix():
+    """T has one owner, the segmentor: a config that also states it in the
+    cell or the backbone builds when the values agree, and fails at build
+    naming both values and the fix when they do not."""
+    video = dict(backbone_cfg(video=True), num_segments=4)
+    for cfg, first, second in [
+        (segmentor_cfg(num_frames=2, backbone=video), 'num_frames=2',
+         'backbone.num_segments=4'),
+        (segmentor_cfg(clip_cell=cell_cfg(3), backbone=video),
+         'clip_cell.num_frames=3', 'backbone.num_segments=4'),
+    ]:
+        with pytest.raises(ValueError) as error:
+            build(cfg)
+        message = str(error.value)
+        assert message.startswith('T is stated twice with different values: '
+                                  f'{first} and {second}. State it once, as '
+                                  "the model's num_frames")
+    model = build(
+        segmentor_cfg(num_frames=4, clip_cell=cell_cfg(4), backbone=video))
+    assert model.num_frames == model.clip_cell.num_frames == 4
+    assert model.backbone.num_segments == 4
+
+
+def test_t_is_filled_into_the_cell_and_the_backbone_at_build():
+    """The segmentor's num_frames reaches the cell and every temporal module
+    when it is built (the config itself is left as it is); a configured
+    num_segments is honoured, not overwritten by the default T = 1."""
+    cell = dict(type='ClipCell', num_nodes=1)  # no num_frames of its own
+    cfg = segmentor_cfg(num_frames=3, video=True, clip_cell=cell)
+    model = build(cfg)
+    assert model.clip_cell.num_frames == 3
+    assert model.backbone.num_segments == 3
+    modules = model.backbone.temporal_modules()
+    assert modules and all(m.num_segments == 3 for m in modules)
+    assert 'num_segments' not in cfg['backbone'] and 'num_frames' not in cell
+    # stated by the backbone alone: T = 3, images repeated three times
+    model = build(
+        segmentor_cfg(backbone=dict(backbone_cfg(video=True), num_segments=3)))
+    assert model.num_frames == 3
+    clip = model.make_clip(torch.zeros(2, 3, 32, 32), [{}, {}])[0]
+    assert clip.shape == (2, 3, 3, 32, 32)
+
+
+def test_no_forward_changes_t(batch, monkeypatch):
+    """T is fixed when the model is built: training and inference passes
+    leave every temporal module's num_segments alone."""
+    from das_mmseg.models import TemporalModule
+    model = build(
+        segmentor_cfg(num_frames=2, video=True, clip_cell=cell_cfg(2)))
+    changed = []
+
+    def record(module, value):
+        changed.append(value)
+        module._num_segments = value
+
+    monkeypatch.setattr(TemporalModule, 'num_segments',
+                        property(lambda module: module._num_segments, record))
+    losses_of(model.train(), batch)
+    with torch.no_grad():
+        logits_of(model.eval(), batch)
+    assert changed == []
+
+
+def test_a_clip_of_another_length_needs_a_backbone_without_temporal_modules():
+    """Clips from the pipeline of another length than T: a 2-D backbone reads
+    the frames independently (as it always has); temporal modules built for
+    T refuse them with a clear error instead of mixing frames of different
+    clips."""
+    clips = torch.zeros(2, 3, 3, 32, 32)
+    plain = build(segmentor_cfg())  # T = 1
+    assert plain.extract_feat(clips)[-1].shape[0] == 6
+    video = build(segmentor_cfg(num_frames=2, video=True))
+    with pytest.raises(
+            ValueError,
+            match=r'a clip of 3 frames reached a backbone whose temporal '
+            r'modules were built for T = 2'):
+        video.extract_feat(clips)
+
+
+def test_the_clip_preprocessor_is_set_up_once_and_equals_mmseg_bit_for_bit(
+        batch, monkeypatch):
+    """The clip preprocessor converts and normalises every frame itself,
+    arranged when it is built: no forward writes an attribute (it used to
+    switch its host's conversion and normalisation off and on around every
+    clip batch), and images come out bit for bit as from mmseg's
+    SegDataPreProcessor."""
+    cfg = segmentor_cfg()['data_preprocessor']
+    clip_pre = MODELS.build(cfg)
+    image_pre = MODELS.build(dict(cfg, type='SegDataPreProcessor'))
+    assert clip_pre.frame_conversion and clip_pre.frame_normalisation
+    written = []
+    module_setattr = type(clip_pre).__setattr__
+
+    def record(module, name, value):
+        written.append(name)
+        module_setattr(module, name, value)
+
+    monkeypatch.setattr(type(clip_pre), '__setattr__', record)
+    for training in (True, False):
+        images = clip_pre(copy.deepcopy(batch), training)['inputs']
+        assert torch.equal(images,
+                           image_pre(copy.deepcopy(batch), training)['inputs'])
+    clips = clip_pre(to_clip_batch(batch, lambda img: [img, img]), True)
+    assert clips['inputs'].shape[1] == 2
+    assert torch.equal(clips['inputs'][:, 1], images)
+    assert written == []
 
 
 def test_the_cell_takes_its_normalisation_from_the_data_preprocessor():

@@ -381,8 +381,7 @@ def stand_in_cfg(path: str, work_dir: str, root_of, weights_of) -> Config:
     if is_das(cfg):
         cfg.train_cfg['search_epochs' if by_epoch else 'search_iters'] = 1
         # clips of 2 frames (the configured T is built in the twin test)
-        cfg.model.clip_cell.num_frames = 2
-        cfg.model.backbone.num_segments = 2
+        cfg.model.num_frames = 2
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', interval=-1, save_last=True)
     init = cfg.model.backbone.get('init_cfg') or {}
@@ -676,7 +675,7 @@ def test_model_piece_builds_and_trains_on_real_images(path):
     cfg = load_config(path)
     cfg.model.data_preprocessor.size = (SEG_SIZE, SEG_SIZE)
     cfg.model.backbone.init_cfg = None  # offline: ImageNet weights elsewhere
-    cfg.model.clip_cell.num_frames = 2  # T = 2: the piece, not its cost
+    cfg.model.num_frames = 2  # T = 2: the piece, not its cost
     adapt_to_cpu(cfg)
     init_default_scope('mmseg')
     torch.manual_seed(0)

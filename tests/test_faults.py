@@ -683,6 +683,15 @@ def test_work_dir_and_launcher_checked_early(tmp_path, tools, monkeypatch):
     check_launcher_env('none')
 
 
+def test_the_batch_check_counts_every_frame_of_a_clip():
+    from das_mmseg.launch import load_config
+    cfg = load_config(
+        DEMO, {'model.data_preprocessor.size': (100000, 100000)},
+        check_writable=False)
+    with pytest.raises(ValueError, match=r'batch_size 4 x 4 frame\(s\) x 3'):
+        check_config_values(cfg)
+
+
 @pytest.mark.parametrize('key, value, message', [
     ('train_dataloader.batch_size', 0,
      r'train_dataloader.batch_size = 0: expected an integer >= 1'),
@@ -756,8 +765,7 @@ DEMO = osp.join(
 
 @pytest.mark.parametrize(
     'option, uses',
-    [('num_frames=8',
-      'model.backbone.num_segments=8, model.clip_cell.num_frames=8'),
+    [('num_frames=8', 'model.num_frames=8'),
      ('max_iters=10', 'train_cfg.max_iters=10'),
      ('crop_size=(64,64)', 'data_preprocessor.size=(64, 64), '
       'model.data_preprocessor.size=(64, 64), '
@@ -775,13 +783,8 @@ def test_overriding_a_config_variable_is_refused(tools, option, uses):
     assert message.endswith(f': {uses}.')
     # the keys it names take effect
     from das_mmseg.launch import load_config
-    cfg = load_config(
-        DEMO, {
-            'model.clip_cell.num_frames': 8,
-            'model.backbone.num_segments': 8
-        },
-        check_writable=False)
-    assert cfg.model.clip_cell.num_frames == cfg.model.backbone.num_segments
+    cfg = load_config(DEMO, {'model.num_frames': 8}, check_writable=False)
+    assert cfg.model.num_frames == 8
 
 
 @pytest.mark.slow

@@ -465,8 +465,7 @@ def make_runs(work_dir: str,
     """The runs, seed by seed, the longest arm first; R after D of its
     seed. ``work_dir`` and ``results_dir`` are the schedule's folders."""
     from mmengine.config import Config
-    frames = Config.fromfile(osp.join(CONFIG_DIR,
-                                      DAS_CONFIG)).model.clip_cell.num_frames
+    frames = das_model_config().num_frames
     by_key: Dict[Tuple[str, int, int], Run] = {}
     for key in ARM_ORDER:
         if key not in arms:
@@ -522,20 +521,21 @@ def make_runs(work_dir: str,
 
 
 # --- policies ----------------------------------------------------------------
-def das_cell_config():
+def das_model_config():
+    """The ``model`` of the DAS config (T is its ``num_frames``)."""
     from mmengine.config import Config
-    return Config.fromfile(osp.join(CONFIG_DIR, DAS_CONFIG)).model.clip_cell
+    return Config.fromfile(osp.join(CONFIG_DIR, DAS_CONFIG)).model
 
 
 def write_identity_policy(path: str) -> str:
     """The policy of I: every node sums the identity of both inputs, so every
     frame of the clip is the image."""
     from das_mmseg.augment.policy import Policy
-    cell = das_cell_config()
+    model = das_model_config()
     policy = Policy(
-        ops=tuple(cell.ops),
-        nodes=[[(0, 'identity'), (1, 'identity')]] * cell.num_nodes,
-        num_frames=cell.num_frames)
+        ops=tuple(model.clip_cell.ops),
+        nodes=[[(0, 'identity'), (1, 'identity')]] * model.clip_cell.num_nodes,
+        num_frames=model.num_frames)
     assert policy.is_identity()
     os.makedirs(osp.dirname(path), exist_ok=True)
     policy.save(path)
@@ -553,11 +553,10 @@ def draw_random_policy(das_policy: dict, seed: int, draw: int):
     if searched.magnitude_seed is None:
         raise ValueError('the D policy records no magnitude_seed: its '
                          'magnitudes cannot be redrawn for R')
-    cfg = das_cell_config()
     cell = ClipCell.from_policy(
         searched,
         magnitude_seed=searched.magnitude_seed,
-        edges_per_node=cfg.get('edges_per_node', 2))
+        edges_per_node=das_model_config().clip_cell.get('edges_per_node', 2))
     return random_policy(
         searched.ops,
         cell.magnitudes.detach(),

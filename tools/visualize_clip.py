@@ -49,7 +49,7 @@ def old_form(argv) -> None:
     from das_mmseg.augment import Policy
     from das_mmseg.datasets.loading import load_checked_image
     from das_mmseg.engine.checkpoint import load_from_local
-    from das_mmseg.models.clip_cell import ClipCell
+    from das_mmseg.models.clip_cells import ClipCell
     from das_mmseg.visualization import clip_to_rgb, draw_clip
     args = parse_old_args(argv)
     policy = Policy.load(args.policy) if args.policy else None

@@ -24,7 +24,7 @@ from torch import nn
 
 from das_mmseg.augment import PixelSpace, Policy
 from das_mmseg.engine.checkpoint.fit import check_checkpoint_file_fits
-from das_mmseg.models.clip_cell import preprocessor_space
+from das_mmseg.models.data_preprocessor import preprocessor_space
 from das_mmseg.models.segmentors import ClipEncoderDecoder
 from das_mmseg.visualization import clip_to_rgb
 
@@ -180,12 +180,9 @@ def clip_space(model: nn.Module, clip_from_pipeline: bool) -> PixelSpace:
     cell = getattr(model, 'clip_cell', None)
     if cell is not None and not clip_from_pipeline:
         return cell.space
-    space = dict(
-        preprocessor_space({}, model.data_preprocessor), channel_order='bgr')
-    if any(
-            getattr(model.data_preprocessor, flag, None) is True
-            for flag in ('channel_conversion', 'to_rgb')):
-        space['channel_order'] = 'rgb'
+    # without a conversion flag: BGR, as mmcv loads image files
+    space = dict(channel_order='bgr')
+    space.update(preprocessor_space(model.data_preprocessor))
     return PixelSpace(**space)
 
 

@@ -91,7 +91,10 @@ def _check_batch_fits(cfg: Config) -> None:
     if not crops:
         return
     (height, width), source = max(crops, key=lambda c: c[0][0] * c[0][1])
-    frames = (model.get('clip_cell') or {}).get('num_frames') or 1
+    # T, where the clip model states it (the cell's own, in configs of
+    # earlier versions)
+    frames = model.get('num_frames') or (model.get('clip_cell')
+                                         or {}).get('num_frames') or 1
     batch = loader.get('batch_size', 1)
     need = batch * frames * 3 * height * width * 4
     have, kind = memory_bytes()

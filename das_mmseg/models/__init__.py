@@ -4,8 +4,8 @@ family registers on import."""
 from ..registry import mmpretrain_available
 from .backbones import (MobileNetV2Sites, ResNetSites, TemporalConv2d,
                         VideoBackboneMixin, VideoMobileNetV2, VideoResNetV1c)
-from .clip_cell import (ClipCell, build_clip_cell, decode_cell_state,
-                        encode_cell_state)
+from .clip_cells import (ClipCell, build_clip_cell, decode_cell_state,
+                         encode_cell_state)
 from .data_preprocessor import ClipInputsMixin, ClipSegDataPreProcessor
 from .fusion import FUSION_MODES
 from .segmentors import ClipEncoderDecoder, FramePass

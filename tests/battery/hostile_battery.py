@@ -206,7 +206,7 @@ def main(argv=None):
     case('--cfg-options num_frames=8', [
         'tools/train.py', DEMO, '--work-dir',
         osp.join(out, 'frames'), '--cfg-options', 'num_frames=8'
-    ], 'error', lambda o: 'num_segments' in o)
+    ], 'error', lambda o: 'model.num_frames=8' in o)
     resumed = osp.join(out, 'resumed')
     shutil.copytree(das, resumed)
     case(

@@ -106,7 +106,7 @@ def photo_batch(batch: int, size: int, device) -> torch.Tensor:
 
 
 def cell_vs_loop(args, size: int, batch: int) -> List:
-    from das_mmseg.models.clip_cell import ClipCell
+    from das_mmseg.models.clip_cells import ClipCell
     torch.manual_seed(0)
     cell = ClipCell(num_frames=args.num_frames).to(args.device)
     sampled = ClipCell(
@@ -148,7 +148,7 @@ def _cell_vs_loop(args, cell, sampled, loop, x, size: int, batch: int) -> List:
 def training_share(args, size: int, batch: int) -> List:
     from mmseg.registry import MODELS
 
-    from das_mmseg.models.clip_cell import ClipCell
+    from das_mmseg.models.clip_cells import ClipCell
     torch.manual_seed(0)
     t = args.num_frames
     backbone = MODELS.build(
@@ -228,7 +228,7 @@ def pipeline_throughput(args) -> List:
     from mmseg.registry import TRANSFORMS
 
     from das_mmseg.datasets.transforms import ImageToVideo
-    from das_mmseg.models.clip_cell import ClipCell
+    from das_mmseg.models.clip_cells import ClipCell
     from das_mmseg.utils.benchmark import compare
     torch.manual_seed(0)
     policy = ClipCell(num_frames=args.num_frames).discretize()

@@ -150,7 +150,7 @@ def build(config: str, device, size=None, batch=None, with_cp=False):
     data = synthetic_batch(batch_size, size, device)
     settings = dict(size=f'{size[0]}x{size[1]}', batch=batch_size)
     if cfg.model.get('clip_cell'):
-        settings['frames'] = cfg.model.clip_cell.num_frames
+        settings['frames'] = model.num_frames
     return model, wrapper, data, settings
 
 

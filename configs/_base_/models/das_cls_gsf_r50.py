@@ -10,16 +10,17 @@
 # (a plain backbone state dict: without prefix); or a whole DAS classifier
 # with load_from=PATH.
 _base_ = ['mmpretrain::_base_/models/resnet50.py']
+# T, stated once: the model fills its clip cell's num_frames and its
+# backbone's num_segments from it
 num_frames = 8
 model = dict(
     type='ClipImageClassifier',
+    num_frames=num_frames,
     clip_cell=dict(
         type='ClipCell',
         ops=('identity', 'shift_x', 'shift_y', 'zoom', 'rotate'),
-        num_frames=num_frames,
         num_nodes=4),
     fusion='logits',
     backbone=dict(
         type='VideoResNet',
-        num_segments=num_frames,
         temporal=dict(type='GateShiftFuse', gate_ratio=0.25)))

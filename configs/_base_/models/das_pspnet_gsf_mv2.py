@@ -6,7 +6,6 @@ model = dict(
     backbone=dict(
         _delete_=True,
         type='VideoMobileNetV2',
-        num_segments={{_base_.num_frames}},
         temporal=dict(type='GateShiftFuse', gate_ratio=0.25),
         widen_factor=1.,
         strides=(1, 2, 2, 1, 1, 1, 1),

@@ -8,20 +8,21 @@
 # Without network access pass the file:
 #   --cfg-options model.backbone.init_cfg.checkpoint=/path/to/resnet50_v1c.pth
 _base_ = ['mmseg::_base_/models/pspnet_r50-d8.py']
+# T, stated once: the model fills its clip cell's num_frames and its
+# backbone's num_segments from it
 num_frames = 8
 model = dict(
     type='ClipEncoderDecoder',
+    num_frames=num_frames,
     data_preprocessor=dict(type='ClipSegDataPreProcessor'),
     pretrained=None,
     clip_cell=dict(
         type='ClipCell',
         ops=('identity', 'shift_x', 'shift_y', 'zoom', 'rotate'),
-        num_frames=num_frames,
         num_nodes=4),  # 14 edges, as DARTS
     fusion='logits',
     backbone=dict(
         type='VideoResNetV1c',
-        num_segments=num_frames,
         temporal=dict(type='GateShiftFuse', gate_ratio=0.25),
         init_cfg=dict(
             type='Pretrained', checkpoint='open-mmlab://resnet50_v1c')))

@@ -16,6 +16,7 @@ from mmengine.registry import Registry
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
+from das_mmseg.utils.validators import check_choice, check_int
 from ..temporal import TemporalModule
 from ..temporal.base import check_num_segments
 
@@ -40,9 +41,7 @@ class TemporalConv2d(nn.Conv2d):
             raise TypeError(
                 'temporal modules are inserted at plain nn.Conv2d layers, '
                 f'got {type(conv).__name__}')
-        if position not in POSITIONS:
-            raise ValueError(
-                f'position must be one of {POSITIONS}, got {position!r}')
+        check_choice('position', position, POSITIONS)
         # placeholders, replaced by the conv's own parameters below
         super().__init__(
             conv.in_channels,
@@ -104,10 +103,11 @@ class VideoBackboneMixin:
     :attr:`temporal_registry`.
 
     Args:
-        num_segments (int): Frames per clip, T; also settable later as
-            ``backbone.num_segments = T``. Input is a batch of clips flattened
-            frame-major, ``(N * T, 3, H, W)``; outputs are per frame,
-            ``(N * T, C, h, w)``.
+        num_segments (int): Frames per clip, T. In a clip model the model
+            states T and fills it in when it builds the backbone
+            (:mod:`das_mmseg.models.clip_length`). Input is a batch of clips
+            flattened frame-major, ``(N * T, 3, H, W)``; outputs are per
+            frame, ``(N * T, C, h, w)``.
         temporal (dict, optional): Config of the temporal module
             (``dict(type='GSF', gate_ratio=0.25)``,
             ``dict(type='TSM', shift_ratio=0.125)``, ...); ``channels`` and
@@ -141,10 +141,7 @@ class VideoBackboneMixin:
             raise ValueError(
                 f'temporal_stages needs one flag per stage ({len(sites)}), '
                 f'got {temporal_stages}')
-        if isinstance(temporal_interval, bool) or not isinstance(
-                temporal_interval, int) or temporal_interval < 1:
-            raise ValueError('temporal_interval must be an int >= 1, got '
-                             f'{temporal_interval!r}')
+        check_int('temporal_interval', temporal_interval, 1, kind='an int')
         self.temporal_cfg = temporal
         if temporal is not None:
             module_cls = self.temporal_registry.get(temporal['type'])
@@ -154,10 +151,7 @@ class VideoBackboneMixin:
                     'registered in '
                     f'{self.temporal_registry.name} MODELS (ours: TSM, GSF)')
             position = temporal_position or module_cls.default_position
-            if position not in POSITIONS:
-                raise ValueError(
-                    f'temporal_position must be one of {POSITIONS} or None, '
-                    f'got {position!r}')
+            check_choice('temporal_position', position, POSITIONS)
             for stage, enabled in zip(sites, temporal_stages):
                 for index, (first_owner, first_name, last_owner,
                             last_name) in enumerate(stage):
@@ -202,8 +196,8 @@ class VideoBackboneMixin:
 
     @property
     def num_segments(self) -> int:
-        """Frames per clip, T; setting it updates every temporal module (a
-        segmentor sets it per batch)."""
+        """Frames per clip, T; setting it updates every temporal module
+        (clip models never do: they build the backbone for their T)."""
         return self._num_segments
 
     @num_segments.setter

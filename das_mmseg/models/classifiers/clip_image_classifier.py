@@ -1,3 +1,6 @@
+"""The DAS classifier: :class:`ClipImageClassifier`, mmpretrain's image
+classifier reading a clip made from each image and fusing its per-frame
+scores."""
 from typing import List, Optional, Tuple, Union
 
 from mmpretrain.models.classifiers import ImageClassifier
@@ -5,7 +8,10 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
-from ..clip_cell import build_clip_cell
+from das_mmseg.utils.validators import check_choice
+from ..clip_cells import build_clip_cell
+from ..clip_length import (check_clip_length, fill_num_segments,
+                           settle_num_frames)
 from ..fusion import average_frames
 
 CLASSIFIER_FUSION_MODES = ('logits', 'features')
@@ -22,7 +28,7 @@ class ClipImageClassifier(ImageClassifier):
      image (N, C, H, W) --clip_cell--> clip (N, T, C, H, W)
          <-- or a clip from ImageToVideo + ClipClsDataPreprocessor
      clip --flatten frame-major--> (N*T, C, H, W)
-         --backbone (num_segments=T), neck--> per-frame features
+         --backbone (built for T), neck--> per-frame features
      'logits':   head on every frame, scores averaged over T (the paper)
                  --> (N, num_classes)
      'features': neck features averaged over T, one head pass
@@ -34,14 +40,19 @@ class ClipImageClassifier(ImageClassifier):
     the head's ``_get_loss``/``_get_predictions``, which every mmpretrain
     ``ClsHead`` has.
 
+    T is the classifier's: stated once, as ``num_frames``, it is filled into
+    the cell and a video backbone when the classifier is built (see
+    :mod:`das_mmseg.models.clip_length`), and never changed afterwards.
+
     Args:
         backbone (dict): Backbone config; a video backbone or any 2-D backbone.
         neck (dict, optional): Neck config, e.g. ``GlobalAveragePooling``.
         head (dict, optional): Head config.
         clip_cell (dict, optional): ``ClipCell`` config that makes clips from
             plain images. Defaults to None.
-        num_frames (int, optional): T for plain images. Defaults to the cell's
-            ``num_frames``, else 1.
+        num_frames (int, optional): T. Defaults to the value the cell or
+            the backbone states (older configs), else the cell's default,
+            else 1.
         fusion (str): ``'logits'`` or ``'features'``. Defaults to ``'logits'``.
         pretrained, train_cfg, data_preprocessor, init_cfg: As for
         :class:`ImageClassifier`; use
@@ -59,12 +70,11 @@ class ClipImageClassifier(ImageClassifier):
                  train_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        if fusion not in CLASSIFIER_FUSION_MODES:
-            raise ValueError(
-                f'fusion must be one of {CLASSIFIER_FUSION_MODES} for '
-                f'classification, got {fusion!r}')
+        check_choice('fusion', fusion, CLASSIFIER_FUSION_MODES)
+        # before the backbone is built: it is built for T
+        num_frames = settle_num_frames(MODELS, num_frames, clip_cell, backbone)
         super().__init__(
-            backbone=backbone,
+            backbone=fill_num_segments(MODELS, backbone, num_frames),
             neck=neck,
             head=head,
             pretrained=pretrained,
@@ -72,9 +82,10 @@ class ClipImageClassifier(ImageClassifier):
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
         self.fusion = fusion
-        # the cell takes its normalisation from the data preprocessor
-        self.clip_cell, self.num_frames = build_clip_cell(
-            MODELS, clip_cell, num_frames, self.data_preprocessor)
+        self.num_frames = num_frames
+        # after the backbone: the cell draws α from the global generator
+        self.clip_cell = build_clip_cell(MODELS, clip_cell, num_frames,
+                                         self.data_preprocessor)
 
     def make_clip(self, inputs: Tensor) -> Tensor:
         """Images ``(N, C, H, W)`` -> clips ``(N, T, C, H, W)`` (the cell, or
@@ -94,8 +105,7 @@ class ClipImageClassifier(ImageClassifier):
                        stage: str = 'neck') -> Tuple[Features, int]:
         """Per-frame outputs of ``stage`` (rows ``n*T + t``) and T."""
         clip = self.make_clip(inputs)
-        if hasattr(self.backbone, 'num_segments'):
-            self.backbone.num_segments = clip.shape[1]
+        check_clip_length(self.backbone, clip.shape[1])
         return super().extract_feat(
             clip.flatten(0, 1), stage=stage), clip.shape[1]
 

@@ -1,3 +1,12 @@
+"""The DAS segmentor: :class:`ClipEncoderDecoder`, mmseg's encoder-decoder
+reading a clip made from each image and fusing its per-frame predictions.
+
+One class (about 400 lines): the mmseg entry points it overrides
+(``loss``, ``predict``, ``encode_decode``, ``slide_inference``, ...) share
+the clip and fusion steps, so they stay together; what it reads from the
+metainfo is :mod:`.clip_metainfo`, fusion arithmetic :mod:`..fusion`, T
+:mod:`..clip_length`.
+"""
 from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
@@ -10,9 +19,13 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          OptSampleList, SampleList, add_prefix)
 from torch import Tensor
 
-from ..clip_cell import build_clip_cell
+from das_mmseg.utils.validators import check_choice
+from ..clip_cells import build_clip_cell
+from ..clip_length import (check_clip_length, fill_num_segments,
+                           settle_num_frames)
 from ..fusion import (average_features, average_frames, check_fusion_mode,
-                      fuse_aligned, reframe_affines)
+                      fuse_aligned)
+from .clip_metainfo import metainfo_affines, valid_region, window_metainfo
 
 # what the loss compares (see ClipEncoderDecoder)
 LOSS_TARGETS = ('reference', 'warped')
@@ -41,7 +54,7 @@ class ClipEncoderDecoder(EncoderDecoder):
      image (N, C, H, W) --clip_cell--> clip (N, T, C, H, W)
          <-- or a clip from ImageToVideo + ClipSegDataPreProcessor
      clip --flatten frame-major--> (N*T, C, H, W)
-         --backbone (num_segments=T)[--neck]--> per-frame features
+         --backbone (built for T)[--neck]--> per-frame features
      per-frame features --fusion over T + decode head--> (N, K, h, w)
          --loss against the image's label / predict
 
@@ -58,10 +71,14 @@ class ClipEncoderDecoder(EncoderDecoder):
 
     Inputs are plain images ``(N, C, H, W)``, turned into clips by
     ``clip_cell`` on the device (or, without a cell, repeated ``num_frames``
-    times), or clips ``(N, T, C, H, W)`` from the pipeline, used as they are. A
-    backbone with a ``num_segments`` attribute (the video backbones) is told T
-    of every batch. The label always belongs to the reference frame, i.e. the
-    original image.
+    times), or clips ``(N, T, C, H, W)`` from the pipeline, used as they are.
+    The label always belongs to the reference frame, i.e. the original image.
+
+    T is the segmentor's: stated once, as ``num_frames``, it is filled into
+    the cell's ``num_frames`` and a video backbone's ``num_segments`` when the
+    segmentor is built, and never changed afterwards (see
+    :mod:`das_mmseg.models.clip_length`). The cell's normalisation is filled
+    from the data preprocessor in the same way.
 
     Args:
         backbone (dict): Backbone config; a video backbone (temporal modules)
@@ -69,8 +86,9 @@ class ClipEncoderDecoder(EncoderDecoder):
         decode_head (dict): Decode head config.
         clip_cell (dict, optional): ``ClipCell`` config that makes clips from
             plain images. Defaults to None.
-        num_frames (int, optional): T for plain images. Defaults to the cell's
-            ``num_frames``, else 1.
+        num_frames (int, optional): T. Defaults to the value the cell or
+            the backbone states (older configs), else the cell's default,
+            else 1.
         fusion (str): ``'logits'``, ``'features'``, ``'aligned'`` or
             ``'reference'``. Defaults to ``'logits'``.
         loss_target (str): ``'reference'`` (the paper): the fused logits
@@ -104,8 +122,10 @@ class ClipEncoderDecoder(EncoderDecoder):
                  pretrained: Optional[str] = None,
                  init_cfg: OptMultiConfig = None,
                  loss_target: str = 'reference'):
+        # before the backbone is built: it is built for T
+        num_frames = settle_num_frames(MODELS, num_frames, clip_cell, backbone)
         super().__init__(
-            backbone=backbone,
+            backbone=fill_num_segments(MODELS, backbone, num_frames),
             decode_head=decode_head,
             neck=neck,
             auxiliary_head=auxiliary_head,
@@ -115,9 +135,7 @@ class ClipEncoderDecoder(EncoderDecoder):
             pretrained=pretrained,
             init_cfg=init_cfg)
         self.fusion = check_fusion_mode(fusion)
-        if loss_target not in LOSS_TARGETS:
-            raise ValueError(f'loss_target must be one of {LOSS_TARGETS}, '
-                             f'got {loss_target!r}')
+        check_choice('loss_target', loss_target, LOSS_TARGETS)
         if loss_target == 'warped' and (clip_cell is None
                                         or fusion == 'features'):
             raise ValueError(
@@ -126,9 +144,11 @@ class ClipEncoderDecoder(EncoderDecoder):
                 "fusion other than 'features' (got clip_cell="
                 f'{clip_cell!r}, fusion={fusion!r})')
         self.loss_target = loss_target
-        # the cell takes its normalisation from the data preprocessor
-        self.clip_cell, self.num_frames = build_clip_cell(
-            MODELS, clip_cell, num_frames, self.data_preprocessor)
+        self.num_frames = num_frames
+        # after the backbone, as always: the cell draws α from the global
+        # generator, so the order keeps every seeded run's numbers
+        self.clip_cell = build_clip_cell(MODELS, clip_cell, num_frames,
+                                         self.data_preprocessor)
 
     # ---- clip and features --------------------------------------------------
 
@@ -152,10 +172,10 @@ class ClipEncoderDecoder(EncoderDecoder):
         """
         aligned = self.fusion == 'aligned'
         if inputs.dim() == 5:
-            return inputs, (self._meta_affines(inputs, batch_img_metas)
-                            if aligned else None), (
-                                self._valid_region(inputs, batch_img_metas)
-                                if aligned else None)
+            if not aligned:
+                return inputs, None, None
+            affines = metainfo_affines(inputs, batch_img_metas)
+            return inputs, affines, valid_region(inputs, batch_img_metas)
         if inputs.dim() != 4:
             raise ValueError(
                 'inputs must be images (N, C, H, W) or clips (N, T, C, H, '
@@ -183,45 +203,6 @@ class ClipEncoderDecoder(EncoderDecoder):
         # maps into the image is image content.
         return clip, affines.to(inputs), None
 
-    @staticmethod
-    def _meta_affines(clip: Tensor, batch_img_metas: Sequence[dict]) -> Tensor:
-        """``frame_affines`` of the metainfo, re-expressed for the
-        (possibly padded) clip tensor: ``(N, T, 2, 3)``."""
-        num_frames, size = clip.shape[1], tuple(clip.shape[-2:])
-        affines = []
-        for meta in batch_img_metas:
-            theta = meta.get('frame_affines')
-            if theta is None:
-                raise ValueError(
-                    "fusion='aligned' needs each frame's affine, but a clip "
-                    "from the pipeline has no 'frame_affines' metainfo (add "
-                    "'frame_affines' to the meta_keys of PackSegInputs; it "
-                    "is None where ImageToVideo's frames are not single "
-                    "warps), or use fusion='logits'")
-            theta = torch.as_tensor(
-                theta, dtype=clip.dtype, device=clip.device)
-            if theta.shape != (num_frames, 2, 3):
-                raise ValueError(
-                    f'frame_affines must have shape {(num_frames, 2, 3)} for '
-                    f'clips of {num_frames} frames, got {tuple(theta.shape)}')
-            affines.append(
-                reframe_affines(theta, tuple(meta['img_shape'][:2]), size))
-        return torch.stack(affines)
-
-    @staticmethod
-    def _valid_region(clip: Tensor,
-                      batch_img_metas: Sequence[dict]) -> Optional[Tensor]:
-        """1 on the image, 0 on the padding the preprocessor added to every
-        frame: ``(N, 1, H, W)``, or None."""
-        size = tuple(clip.shape[-2:])
-        shapes = [tuple(meta['img_shape'][:2]) for meta in batch_img_metas]
-        if all(s == size for s in shapes):
-            return None
-        valid = clip.new_zeros(clip.shape[0], 1, *size)
-        for mask, (h, w) in zip(valid, shapes):
-            mask[:, :h, :w] = 1
-        return valid
-
     def extract_feat(self, inputs: Tensor) -> Tuple[Tensor, ...]:
         """Per-frame features of clips.
 
@@ -232,13 +213,16 @@ class ClipEncoderDecoder(EncoderDecoder):
             tuple[Tensor]: Backbone (and neck) outputs on the ``N*T`` frames,
             each ``(N*T, C_i, H_i, W_i)``, row ``n*T + t`` for frame ``t`` of
             sample ``n``.
+
+        Raises:
+            ValueError: The clips' T is not the one the backbone's temporal
+                modules were built for (:func:`check_clip_length`).
         """
         if inputs.dim() != 5:
             raise ValueError(
                 'extract_feat takes clips (N, T, C, H, W), got shape '
                 f'{tuple(inputs.shape)}; make_clip() turns images into clips')
-        if hasattr(self.backbone, 'num_segments'):
-            self.backbone.num_segments = inputs.shape[1]
+        check_clip_length(self.backbone, inputs.shape[1])
         return super().extract_feat(inputs.flatten(0, 1))
 
     def frame_pass(self, inputs: Tensor,
@@ -425,22 +409,10 @@ class ClipEncoderDecoder(EncoderDecoder):
                 y1, x1 = max(y2 - h_crop, 0), max(x2 - w_crop, 0)
                 crop = inputs[..., y1:y2, x1:x2]
                 crop_metas = [
-                    self._window_meta(meta, crop.shape[-2:], (y1, x1))
+                    window_metainfo(meta, crop.shape[-2:], (y1, x1))
                     for meta in batch_img_metas
                 ]
                 logits = self.encode_decode(crop, crop_metas)
                 preds += F.pad(logits, (x1, w_img - x2, y1, h_img - y2))
                 count[..., y1:y2, x1:x2] += 1
         return preds / count
-
-    @staticmethod
-    def _window_meta(meta: dict, size: torch.Size, offset: Tuple[int,
-                                                                 int]) -> dict:
-        """A copy of ``meta`` for a window of ``size`` at pixel ``offset``."""
-        # a torch.Size img_shape tells the heads to upsample to the window
-        window = dict(meta, img_shape=size)
-        if meta.get('frame_affines') is not None:
-            theta = torch.as_tensor(meta['frame_affines'], dtype=torch.float32)
-            window['frame_affines'] = reframe_affines(
-                theta, tuple(meta['img_shape'][:2]), tuple(size), offset)
-        return window

@@ -14,10 +14,10 @@ class TemporalModule(BaseModule):
     """Base of the modules that mix features across the frames of clips.
 
     A batch of clips is flattened frame-major, ``(N * T, C, H, W)`` with row
-    ``n * T + t`` = frame ``t`` of clip ``n``; ``num_segments`` is T. It may be
-    changed at run time (a segmentor sets it per batch). With T = 1 there is no
-    neighbouring frame and a temporal module returns its input object
-    unchanged, so the network is exactly 2-D.
+    ``n * T + t`` = frame ``t`` of clip ``n``; ``num_segments`` is T, set
+    when the module is built (a video backbone passes its own, which a clip
+    model fills in). With T = 1 there is no neighbouring frame and a temporal
+    module returns its input object unchanged, so the network is exactly 2-D.
 
     Args:
         num_segments (int): Frames per clip, T.
