@@ -148,3 +148,15 @@ def search_cfg(work_dir,
     cfg.randomness = dict(seed=0, deterministic=True)
     adapt_to_cpu(cfg)
     return cfg
+
+
+def load_tool(path: str):
+    """A tool script (path relative to the repo root) as a module, to call
+    its ``main(argv)`` in this process (a subprocess costs seconds of
+    imports)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        f'tool_{osp.basename(path)[:-3]}', osp.join(ROOT, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
