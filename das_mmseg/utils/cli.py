@@ -9,6 +9,7 @@ into ``error: <message>`` on stderr and exit status 1.
 ours, or that signal a bug (``AssertionError``, ``AttributeError``, ...),
 keep their traceback.
 """
+import argparse
 import logging
 import os
 import os.path as osp
@@ -105,3 +106,21 @@ def run_main(main: Callable, argv: Optional[list] = None):
             'raised)',
             file=sys.stderr)
         sys.exit(1)
+
+
+def config_tool_parser(description: str,
+                       config_help: str) -> argparse.ArgumentParser:
+    """The argument parser of a tool that reads a config: the tool's
+    docstring as its help, the ``config`` argument and ``--cfg-options``
+    (mmengine's ``key=value`` overrides)."""
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help=config_help)
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value')
+    return parser

@@ -16,7 +16,6 @@ clips are bit-equal to the reference's and, if not, the largest absolute
 difference (in the preprocessor's normalised units) and how many values
 differ. ``--out`` writes the same as JSON.
 """
-import argparse
 import json
 import os.path as osp
 import sys
@@ -24,16 +23,12 @@ import sys
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmengine.config import DictAction  # noqa: E402
-
 import das_mmseg  # noqa: E402,F401
+from das_mmseg.utils.cli import config_tool_parser  # noqa: E402
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='config file of the clip model')
+    parser = config_tool_parser(__doc__, 'config file of the clip model')
     parser.add_argument(
         'policies',
         nargs='+',
@@ -45,11 +40,6 @@ def parse_args(argv=None):
         help='image files (default: the first two '
         'test images)')
     parser.add_argument('--out', help='write the comparison as JSON')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value')
     return parser.parse_args(argv)
 
 
