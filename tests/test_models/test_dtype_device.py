@@ -11,7 +11,6 @@ import pytest
 import torch
 from fixtures import (build, cell_cfg, losses_of, segmentor_cfg, shift_policy,
                       toy)
-from test_clip_segmentor import batch  # noqa: F401 (a fixture)
 
 from das_mmseg.augment import Policy, render_policy
 from das_mmseg.models import ClipCell

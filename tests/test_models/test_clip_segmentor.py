@@ -18,27 +18,6 @@ import das_mmseg  # noqa: F401
 from das_mmseg.models.fusion import fuse_aligned
 
 
-@pytest.fixture(scope='module')
-def batch():
-    """Two real CamVid validation images with labels, resized to 64x80 and
-    packed (uint8, BGR)."""
-    init_default_scope('mmseg')
-    dataset = DATASETS.build(
-        dict(
-            type='CamVidDataset',
-            data_root=osp.join(ROOT, 'data/camvid_sample'),
-            data_prefix=dict(
-                img_path='img_dir/val', seg_map_path='ann_dir/val'),
-            indices=2,
-            pipeline=[
-                dict(type='LoadImageFromFile'),
-                dict(type='LoadAnnotations'),
-                dict(type='Resize', scale=(80, 64), keep_ratio=False),
-                dict(type='PackSegInputs')
-            ]))
-    return pseudo_collate([dataset[0], dataset[1]])
-
-
 def to_clip_batch(batch: dict, frames) -> dict:
     """The batch with every image replaced by a packed clip ``(T*C, H, W)`` of
     ``frames(image) -> [T images]``."""
