@@ -168,6 +168,34 @@ def search_cfg(work_dir,
     return cfg
 
 
+def search_model(cfg, **cell):
+    """The model of a ``search_cfg`` in training mode, its clip cell updated
+    with ``cell``, its weights drawn from seed 0."""
+    import copy
+
+    import torch
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    model = copy.deepcopy(cfg.model)
+    model.clip_cell.update(cell)
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    return MODELS.build(model).train()
+
+
+def das_optim_wrapper(model, **cfg):
+    """The wrappers ``DASOptimWrapperConstructor`` builds for ``model``:
+    SGD for the weights, the rest of the optimizer-wrapper config from
+    ``cfg``."""
+    from mmengine.optim import build_optim_wrapper
+    return build_optim_wrapper(
+        model,
+        dict(
+            dict(
+                constructor='DASOptimWrapperConstructor',
+                optimizer=dict(type='SGD', lr=0.01, momentum=0.9)), **cfg))
+
+
 # --- a tiny CamVid run, damaged files ---------------------------------------
 
 
