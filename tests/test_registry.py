@@ -71,6 +71,22 @@ def test_every_registered_class_is_exported_from_its_package():
     assert not missing, f'not in their package\'s __all__: {missing}'
 
 
+def test_components_are_found_from_mmseg_and_mmpretrain_scopes():
+    from mmpretrain import registry as mmpretrain
+    from mmseg import registry as mmseg
+
+    from das_mmseg.datasets import DatasetSplit
+    from das_mmseg.engine import DASOptimWrapperConstructor
+    from das_mmseg.engine.hooks import DASPolicyHook
+    for registries in (mmseg, mmpretrain):
+        assert registries.DATASETS.get('DatasetSplit') is DatasetSplit
+        assert registries.HOOKS.get('DASPolicyHook') is DASPolicyHook
+        assert registries.LOOPS.get('DASIterBasedTrainLoop').__name__ == (
+            'DASIterBasedTrainLoop')
+        assert registries.OPTIM_WRAPPER_CONSTRUCTORS.get(
+            'DASOptimWrapperConstructor') is DASOptimWrapperConstructor
+
+
 def test_mmpretrain_registration_helper():
     from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 

@@ -57,8 +57,9 @@ CAMVID_ROOT is the SegNet release of CamVid (``{train,val}/{img,ann}`` or
    with 95 % t intervals and what they support) and writes it to
    ``RESULTS/<schedule>/table.md``.
 
-``--smoke`` checks the pieces in seconds (tests/test_camvid_evidence.py): 2
-search and 2 training iterations, batch 2, 64x64 crops, in this process.
+``--smoke`` checks the pieces in seconds
+(tests/test_tools/test_camvid_evidence.py): 2 search and 2 training
+iterations, batch 2, 64x64 crops, in this process.
 """
 import argparse
 import contextlib

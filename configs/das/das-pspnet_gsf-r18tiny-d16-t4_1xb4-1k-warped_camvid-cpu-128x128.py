@@ -7,8 +7,8 @@
 #   reference frame's labels. A perfect per-frame segmenter then loses
 #   mIoU to misalignment alone (T = 4, the bundled sample's labels: 66 with a
 #   shift of 0.016 of the side per step, 74 with zoom 0.95, 80 with 2°;
-#   tests/test_alignment.py), so the α gradient pulls toward the identity
-#   before the weights can use a view;
+#   tests/test_analysis/test_alignment.py), so the α gradient pulls toward
+#   the identity before the weights can use a view;
 # - here, loss_target='warped': every frame's logits against the labels the
 #   clip cell moved with the frame's pixels (ClipCell.render_maps; a frame
 #   blending paths gets the same blend, soft), a KL divergence over the label

@@ -16,7 +16,7 @@ functions are exact; data-dependent ops are not run: see
 On the CPU the count agrees with the resident memory of a real step when
 large allocations are returned to the system at once
 (``MALLOC_MMAP_THRESHOLD_=65536``): ``tools/benchmark.py memory --device cpu
---rss`` prints both (tests/test_memory.py).
+--rss`` prints both (tests/test_analysis/test_memory.py).
 """
 import copy
 import gc

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from fixtures import SAMPLE
 from PIL import Image, ImageEnhance
 
 from das_mmseg.augment import (AUGMENT_OPS, FrameLayout, PhotometricOp,
@@ -13,8 +14,7 @@ from das_mmseg.augment import (AUGMENT_OPS, FrameLayout, PhotometricOp,
                                forward_to_theta, mix_clip, num_edges,
                                op_matrices, to_normalized, warp_images)
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-PHOTO = osp.join(ROOT, 'data/camvid_sample/img_dir/train/0001TP_006690.jpg')
+PHOTO = osp.join(SAMPLE, 'img_dir/train/0001TP_006690.jpg')
 GEOMETRIC = ['shift_x', 'shift_y', 'zoom', 'rotate', 'shear_x', 'shear_y']
 CONTINUOUS_PHOTOMETRIC = ['brightness', 'contrast', 'saturation', 'sharpness']
 

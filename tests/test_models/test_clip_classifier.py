@@ -10,6 +10,7 @@ import mmcv
 import numpy as np
 import pytest
 import torch
+from fixtures import MEAN, SAMPLE, STD
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
@@ -17,9 +18,6 @@ from mmpretrain.structures import DataSample
 
 import das_mmseg  # noqa: F401
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SAMPLE = osp.join(ROOT, 'data', 'camvid_sample')
-MEAN, STD = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
 CAMVID_CLASSES = ('sky', 'building', 'pole', 'road', 'sidewalk', 'tree',
                   'signsymbol', 'fence', 'car', 'pedestrian', 'bicyclist')
 

@@ -9,9 +9,8 @@ import copy
 
 import pytest
 import torch
-from test_clip_segmentor import batch  # noqa: F401 (a fixture)
-from test_clip_segmentor import (build, cell_cfg, losses_of, segmentor_cfg,
-                                 shift_policy)
+from fixtures import (build, cell_cfg, losses_of, segmentor_cfg, shift_policy,
+                      toy)
 
 from das_mmseg.augment import Policy, render_policy
 from das_mmseg.models import ClipCell
@@ -130,8 +129,6 @@ def test_the_segmentor_trains_in_float64_and_under_bf16_autocast(
 def test_arch_step_runs_in_full_precision_under_autocast():
     """An α step taken inside an autocast region computes as without it:
     the same α after the step."""
-    from test_unrolled_step import toy
-
     from das_mmseg.engine import arch_step
     alphas = []
     for autocast in (False, True):

@@ -6,7 +6,7 @@ ranks, a step of the paper's VOC setting against its image baseline."""
 import json
 
 import pytest
-from fixtures import run_tool
+from fixtures import load_tool, run_tool
 
 pytestmark = pytest.mark.slow
 
@@ -66,8 +66,7 @@ def test_a_failed_check_is_reported_and_fails_the_command(
         tmp_path, monkeypatch, capsys):
     """The harness: a check that raises is reported as failed with its
     error, the next ones still run, and the command exits 1."""
-    from test_faults import _load_tool
-    check_gpu = _load_tool('tools/check_gpu.py')  # a fresh module
+    check_gpu = load_tool('tools/check_gpu.py')  # a fresh module
 
     def broken(ctx):
         raise RuntimeError('mmcv has no compiled ops')

@@ -2,7 +2,6 @@
 checkpoints, interrupted saves and bad command lines each end in an early,
 clear error naming the file or key and the fix, or in an honoured fallback."""
 import copy
-import importlib.util
 import os
 import os.path as osp
 import re
@@ -16,7 +15,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from fixtures import ROOT, SAMPLE, clear_global_instances
+from fixtures import (NUM_CLASSES, ROOT, SAMPLE, SMOKE_CONFIG,
+                      clear_global_instances, damage_jpeg_data, load_tool,
+                      put_label_value, tiny_cfg, tiny_dataset, truncate)
 from mmengine.config import Config
 from mmengine.fileio import get_file_backend, put
 from mmengine.logging import MMLogger
@@ -30,91 +31,22 @@ from das_mmseg.engine.checkpoint import (AtomicLocalBackend,
                                          CorruptCheckpointError,
                                          find_resumable_checkpoint,
                                          load_from_local, resolve_resume)
-from das_mmseg.launch import (adapt_to_cpu, check_cfg_options,
-                              check_config_values, check_data_roots,
-                              check_launcher_env, check_work_dir)
-
-SMOKE = osp.join(ROOT, 'configs', 'smoke_camvid_sample.py')
-NUM_CLASSES = 11
-
-
-def _load_tool(name):
-    """A tool script as a module, to call its ``main(argv)`` in this process
-    (a subprocess costs seconds of imports)."""
-    spec = importlib.util.spec_from_file_location(
-        f'tool_{osp.basename(name)[:-3]}', osp.join(ROOT, name))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from das_mmseg.launch import (check_cfg_options, check_config_values,
+                              check_data_roots, check_launcher_env,
+                              check_work_dir)
 
 
 @pytest.fixture(scope='module')
 def smoke_cfg():
-    return Config.fromfile(SMOKE)
+    return Config.fromfile(SMOKE_CONFIG)
 
 
 @pytest.fixture(scope='module')
 def tools():
     return dict(
-        train=_load_tool('tools/train.py'),
-        test=_load_tool('tools/test.py'),
-        check=_load_tool('tools/analysis_tools/check_dataset.py'))
-
-
-def tiny_dataset(root, n_train=4, n_val=2):
-    """A copy of the first images of the bundled sample, in mmseg's layout;
-    returns {split: [(image path, label path), ...]}."""
-    pairs = {}
-    for split, n in (('train', n_train), ('val', n_val)):
-        names = sorted(os.listdir(osp.join(SAMPLE, 'img_dir', split)))[:n]
-        pairs[split] = []
-        for kind in ('img_dir', 'ann_dir'):
-            os.makedirs(osp.join(root, kind, split), exist_ok=True)
-        for name in names:
-            stem = name[:-4]
-            img = osp.join(root, 'img_dir', split, name)
-            ann = osp.join(root, 'ann_dir', split, stem + '.png')
-            shutil.copy(osp.join(SAMPLE, 'img_dir', split, name), img)
-            shutil.copy(osp.join(SAMPLE, 'ann_dir', split, stem + '.png'), ann)
-            pairs[split].append((img, ann))
-    return pairs
-
-
-def put_label_value(ann_path, value, pixels=7):
-    """Write ``value`` into the first pixels of a label map."""
-    seg = cv2.imread(ann_path, cv2.IMREAD_UNCHANGED)
-    seg.flat[:pixels] = value
-    cv2.imwrite(ann_path, seg)
-
-
-def guarded(pipeline):
-    """The pipeline with CheckSegLabels right after LoadAnnotations."""
-    out = []
-    for step in pipeline:
-        out.append(step)
-        if step['type'] == 'LoadAnnotations':
-            out.append(dict(type='CheckSegLabels', num_classes=NUM_CLASSES))
-    return out
-
-
-def tiny_cfg(data_root, work_dir, max_iters=10, guard=True, **overrides):
-    cfg = Config.fromfile(SMOKE)
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = str(data_root)
-        cfg[loader].num_workers = 0
-        cfg[loader].persistent_workers = False
-        # the configs hold the guard: set it here, or take it out
-        pipeline = [
-            t for t in cfg[loader].dataset.pipeline
-            if t['type'] != 'CheckSegLabels'
-        ]
-        cfg[loader].dataset.pipeline = guarded(pipeline) if guard else pipeline
-    cfg.work_dir = str(work_dir)
-    cfg.train_cfg.max_iters = max_iters
-    cfg.train_cfg.val_interval = max_iters
-    cfg.merge_from_dict(overrides)
-    adapt_to_cpu(cfg)
-    return cfg
+        train=load_tool('tools/train.py'),
+        test=load_tool('tools/test.py'),
+        check=load_tool('tools/analysis_tools/check_dataset.py'))
 
 
 def run_guard(img_path, ann_path, guard=None, **results):
@@ -205,20 +137,6 @@ def test_label_guard_size_and_channels(tmp_path):
         CheckSegLabels(num_classes=0)
 
 
-def truncate(path, keep=0.5):
-    data = open(path, 'rb').read()
-    open(path, 'wb').write(data[:int(len(data) * keep)])
-
-
-def damage_jpeg_data(path):
-    """Change bytes inside the entropy-coded data: the file keeps its length
-    and end marker, decoders return garbage pixels and only warn."""
-    data = bytearray(open(path, 'rb').read())
-    for i in range(len(data) // 4, len(data) - 100, 97):
-        data[i] = (data[i] * 7 + 13) % 256
-    open(path, 'wb').write(bytes(data))
-
-
 def test_damaged_images_stop_at_load_with_the_file_named(tmp_path):
     (img, ann), = tiny_dataset(tmp_path, 1, 0)['train']
     good = cv2.imread(img)
@@ -248,7 +166,7 @@ def test_damaged_images_stop_at_load_with_the_file_named(tmp_path):
 def test_check_dataset_tool_reports_each_bad_file(tmp_path, tools, capsys):
     pairs = tiny_dataset(tmp_path, 7, 2)['train']
     args = [
-        SMOKE, '--cfg-options',
+        SMOKE_CONFIG, '--cfg-options',
         f'train_dataloader.dataset.data_root={tmp_path}'
     ]
     assert tools['check'].main(args) == 0
@@ -275,7 +193,7 @@ def test_check_dataset_tool_reports_each_bad_file(tmp_path, tools, capsys):
         r'file\(s\)', out)
     # the val split is clean
     assert tools['check'].main([
-        SMOKE, '--split', 'val', '--cfg-options',
+        SMOKE_CONFIG, '--split', 'val', '--cfg-options',
         f'val_dataloader.dataset.data_root={tmp_path}'
     ]) == 0
 
@@ -318,7 +236,7 @@ def test_empty_data_folder_is_named_before_training(tmp_path, tools):
     # the tool stops before a Runner creates the work folder
     with pytest.raises(FileNotFoundError, match='holds no'):
         tools['train'].main([
-            SMOKE, '--work-dir',
+            SMOKE_CONFIG, '--work-dir',
             str(tmp_path / 'wd'), '--cfg-options',
             f'train_dataloader.dataset.data_root={tmp_path}'
         ])
@@ -383,10 +301,10 @@ def test_tools_test_refuses_a_truncated_checkpoint_early(tmp_path, tools):
             CorruptCheckpointError,
             match=re.escape(ckpt) + r'" \(from the CHECKPOINT argument\) '
             r'cannot be loaded: it is cut short'):
-        tools['test'].main([SMOKE, ckpt, '--work-dir', str(work_dir)])
+        tools['test'].main([SMOKE_CONFIG, ckpt, '--work-dir', str(work_dir)])
     assert not osp.exists(work_dir)  # before the Runner
     with pytest.raises(IsADirectoryError, match='is a folder'):
-        tools['test'].main([SMOKE, str(tmp_path)])
+        tools['test'].main([SMOKE_CONFIG, str(tmp_path)])
 
 
 def warnings_of(capsys):
@@ -545,7 +463,7 @@ def test_interrupted_save_leaves_a_resumable_run(tmp_path, tools):
     driver.write_text(LIMIT_DRIVER)
     config = tmp_path / 'limited.py'
     config.write_text(
-        f'_base_ = [{SMOKE!r}]\n'
+        f'_base_ = [{SMOKE_CONFIG!r}]\n'
         "custom_hooks = [dict(type='LimitFileSizeAfterFirstCheckpoint')]\n")
     options = ('train_cfg.max_iters=10', 'train_cfg.val_interval=10',
                'default_hooks.checkpoint.interval=5',
@@ -572,7 +490,7 @@ def test_interrupted_save_leaves_a_resumable_run(tmp_path, tools):
     assert _load_checkpoint(first)['meta']['iter'] == 5  # the safe loader
 
     clear_global_instances()
-    tools['train'].main([SMOKE, '--resume'] +
+    tools['train'].main([SMOKE_CONFIG, '--resume'] +
                         train_args(tmp_path / 'data', work_dir, *options[:-1]))
     assert 'resumed epoch: 0, iter: 5' in log_text(work_dir)
     final = str(work_dir / 'iter_10.pth')
@@ -588,11 +506,11 @@ def test_resume_skips_a_truncated_last_checkpoint(tmp_path, tools, capsys):
     options = ('train_cfg.val_interval=100',
                'default_hooks.checkpoint.interval=3',
                'train_dataloader.batch_size=2')
-    tools['train'].main([SMOKE] + train_args(
+    tools['train'].main([SMOKE_CONFIG] + train_args(
         tmp_path / 'data', work_dir, 'train_cfg.max_iters=6', *options))
     truncate(str(work_dir / 'iter_6.pth'))
     clear_global_instances()
-    tools['train'].main([SMOKE, '--resume'] + train_args(
+    tools['train'].main([SMOKE_CONFIG, '--resume'] + train_args(
         tmp_path / 'data', work_dir, 'train_cfg.max_iters=8', *options))
     out = capsys.readouterr().out
     assert re.search(
@@ -649,7 +567,7 @@ def test_cfg_options_typos_are_named(smoke_cfg, tools, capsys):
     assert 'options train_cfg.max_iters:' not in out
     assert 'pipeline.1' not in out
     with pytest.raises(SystemExit):
-        tools['train'].parse_args([SMOKE, '--cfg-options', 'max_iters'])
+        tools['train'].parse_args([SMOKE_CONFIG, '--cfg-options', 'max_iters'])
     assert ('--cfg-options takes key=value items, e.g. '
             'train_cfg.max_iters=1000; got "max_iters"'
             in capsys.readouterr().err)
@@ -659,7 +577,7 @@ def test_work_dir_and_launcher_checked_early(tmp_path, tools, monkeypatch):
     a_file = tmp_path / 'notes.txt'
     a_file.write_text('')
     with pytest.raises(NotADirectoryError, match=r'notes.txt" \(--work-dir'):
-        tools['train'].main([SMOKE, '--work-dir', str(a_file)])
+        tools['train'].main([SMOKE_CONFIG, '--work-dir', str(a_file)])
     monkeypatch.setattr(os, 'access', lambda path, mode: False)
     wanted = tmp_path / 'runs' / 'x'
     with pytest.raises(
@@ -677,7 +595,7 @@ def test_work_dir_and_launcher_checked_early(tmp_path, tools, monkeypatch):
         check_launcher_env('pytorch')
     with pytest.raises(RuntimeError, match='--launcher pytorch'):
         tools['train'].main([
-            SMOKE, '--launcher', 'pytorch', '--work-dir',
+            SMOKE_CONFIG, '--launcher', 'pytorch', '--work-dir',
             str(tmp_path / 'wd')
         ])
     check_launcher_env('none')
@@ -724,7 +642,8 @@ def test_a_fresh_run_refuses_a_used_work_dir(tmp_path, tools):
     (work_dir / 'das_policy.json').write_text('{}')
     before = {p.name: p.read_bytes() for p in work_dir.iterdir()}
     with pytest.raises(FileExistsError) as error:
-        tools['train'].main([SMOKE] + train_args(tmp_path / 'data', work_dir))
+        tools['train'].main([SMOKE_CONFIG] +
+                            train_args(tmp_path / 'data', work_dir))
     message = str(error.value)
     assert f'"{work_dir}" holds an earlier run (das_policy.json, iter_4.pth)'\
         in message
@@ -747,7 +666,7 @@ def test_overwrite_trains_anew_into_a_used_work_dir(tmp_path, tools):
     options = ('train_cfg.max_iters=2', 'train_cfg.val_interval=100',
                'default_hooks.checkpoint.interval=2',
                'train_dataloader.batch_size=2')
-    args = [SMOKE] + train_args(tmp_path / 'data', work_dir, *options)
+    args = [SMOKE_CONFIG] + train_args(tmp_path / 'data', work_dir, *options)
     tools['train'].main(args)
     first = (work_dir / 'iter_2.pth').read_bytes()
     clear_global_instances()
@@ -796,22 +715,22 @@ def test_resume_refuses_a_changed_learning_rate(tmp_path, tools):
     options = ('train_cfg.val_interval=100',
                'default_hooks.checkpoint.interval=2',
                'train_dataloader.batch_size=2')
-    tools['train'].main([SMOKE] + train_args(
+    tools['train'].main([SMOKE_CONFIG] + train_args(
         tmp_path / 'data', work_dir, 'train_cfg.max_iters=2', *options))
     clear_global_instances()
-    dump = work_dir / osp.basename(SMOKE)
+    dump = work_dir / osp.basename(SMOKE_CONFIG)
     earlier = dump.read_bytes()
     with pytest.raises(
             ValueError,
             match=r'the learning rate of optim_wrapper \(parameter group 0\) '
             r'was 0.01 when the checkpoint was written and is 0.5 now'):
         tools['train'].main(
-            [SMOKE, '--resume'] +
+            [SMOKE_CONFIG, '--resume'] +
             train_args(tmp_path / 'data', work_dir, 'train_cfg.max_iters=4',
                        'optim_wrapper.optimizer.lr=0.5', *options))
     # the refused run's settings are not left in the run's config dump
     assert dump.read_bytes() == earlier
     clear_global_instances()
-    tools['train'].main([SMOKE, '--resume'] + train_args(
+    tools['train'].main([SMOKE_CONFIG, '--resume'] + train_args(
         tmp_path / 'data', work_dir, 'train_cfg.max_iters=4', *options))
     assert (work_dir / 'iter_4.pth').exists()

@@ -14,12 +14,10 @@ import functools
 
 import pytest
 import torch
-from fixtures import search_cfg
+from fixtures import build, cell_cfg, search_cfg, segmentor_cfg, toy
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
-from test_clip_segmentor import build, cell_cfg, segmentor_cfg
-from test_unrolled_step import toy
 
 from das_mmseg.engine import Unrolled, arch_step
 from das_mmseg.engine.optimizers import DASOptimWrapperConstructor

@@ -6,7 +6,9 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config, ConfigDict
+from fixtures import (MEAN, NUM_CLASSES, ROOT, STD, backbone_cfg, build,
+                      cell_cfg, losses_of, segmentor_cfg, shift_policy)
+from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmseg.models.utils import resize
@@ -15,101 +17,6 @@ from mmseg.registry import DATASETS, MODELS
 import das_mmseg  # noqa: F401
 from das_mmseg.models.fusion import fuse_aligned
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-NORM = dict(type='BN', requires_grad=True)
-MEAN, STD = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
-NUM_CLASSES = 11
-
-
-def backbone_cfg(video: bool = False) -> dict:
-    """A ResNetV1c-18, or its GSF video variant (T: the segmentor's)."""
-    cfg = dict(
-        type='ResNetV1c',
-        depth=18,
-        stem_channels=16,
-        base_channels=16,
-        out_indices=(0, 1, 2, 3),
-        strides=(1, 2, 2, 2),
-        dilations=(1, 1, 1, 1),
-        norm_cfg=NORM,
-        contract_dilation=True)
-    if video:
-        cfg.update(type='VideoResNetV1c')
-    return cfg
-
-
-def head_cfg(kind: str = 'FCNHead',
-             in_index: int = 3,
-             in_channels: int = 128) -> dict:
-    common = dict(
-        in_channels=in_channels,
-        in_index=in_index,
-        channels=16,
-        num_classes=NUM_CLASSES,
-        norm_cfg=NORM,
-        dropout_ratio=0,
-        align_corners=False)
-    extra = dict(
-        FCNHead=dict(num_convs=1, concat_input=False),
-        PSPHead=dict(pool_scales=(1, 2, 3, 6)),
-        DepthwiseSeparableASPPHead=dict(
-            dilations=(1, 2, 3, 4), c1_in_channels=16, c1_channels=8))[kind]
-    return dict(type=kind, **common, **extra)
-
-
-def segmentor_cfg(clip: bool = True,
-                  fusion: str = 'logits',
-                  num_frames=None,
-                  video: bool = False,
-                  head: str = 'FCNHead',
-                  aux: bool = False,
-                  **kwargs) -> dict:
-    cfg = dict(
-        type='ClipEncoderDecoder' if clip else 'EncoderDecoder',
-        data_preprocessor=dict(
-            type='ClipSegDataPreProcessor' if clip else 'SegDataPreProcessor',
-            mean=MEAN,
-            std=STD,
-            bgr_to_rgb=True,
-            pad_val=0,
-            seg_pad_val=255,
-            size_divisor=16),
-        backbone=backbone_cfg(video),
-        decode_head=head_cfg(head),
-        auxiliary_head=head_cfg('FCNHead', in_index=2, in_channels=64)
-        if aux else None,
-        test_cfg=dict(mode='whole'))
-    if clip:
-        cfg.update(fusion=fusion, num_frames=num_frames, **kwargs)
-    return cfg
-
-
-def build(cfg: dict, seed: int = 0):
-    init_default_scope('mmseg')
-    torch.manual_seed(seed)
-    return MODELS.build(ConfigDict(copy.deepcopy(cfg)))
-
-
-@pytest.fixture(scope='module')
-def batch():
-    """Two real CamVid validation images with labels, resized to 64x80 and
-    packed (uint8, BGR)."""
-    init_default_scope('mmseg')
-    dataset = DATASETS.build(
-        dict(
-            type='CamVidDataset',
-            data_root=osp.join(ROOT, 'data/camvid_sample'),
-            data_prefix=dict(
-                img_path='img_dir/val', seg_map_path='ann_dir/val'),
-            indices=2,
-            pipeline=[
-                dict(type='LoadImageFromFile'),
-                dict(type='LoadAnnotations'),
-                dict(type='Resize', scale=(80, 64), keep_ratio=False),
-                dict(type='PackSegInputs')
-            ]))
-    return pseudo_collate([dataset[0], dataset[1]])
-
 
 def to_clip_batch(batch: dict, frames) -> dict:
     """The batch with every image replaced by a packed clip ``(T*C, H, W)`` of
@@ -117,11 +24,6 @@ def to_clip_batch(batch: dict, frames) -> dict:
     clip = copy.deepcopy(batch)
     clip['inputs'] = [torch.cat(frames(img), 0) for img in batch['inputs']]
     return clip
-
-
-def losses_of(model, data: dict) -> dict:
-    processed = model.data_preprocessor(copy.deepcopy(data), training=True)
-    return model.loss(processed['inputs'], processed['data_samples'])
 
 
 def logits_of(model, data: dict) -> torch.Tensor:
@@ -385,29 +287,6 @@ def test_runner_trains_and_evaluates_miou_then_tests_with_tta(tmp_path):
     tta.work_dir = str(tmp_path / 'tta')
     tta_metrics = Runner.from_cfg(tta).test()
     assert 0 <= tta_metrics['mIoU'] <= 100
-
-
-def shift_policy(num_frames: int) -> dict:
-    """A discrete policy whose frames are whole-pixel pans of an 80-pixel-wide,
-    64-pixel-high image: 4 px right and 4 px down per frame step (a composition
-    of two single-warp nodes, so each frame is one affine warp)."""
-    return dict(
-        version=2,
-        ops=['identity', 'shift_x', 'shift_y', 'zoom', 'rotate'],
-        nodes=[[[0, 'shift_x', 0.05]], [[2, 'shift_y', 0.0625]]],
-        num_frames=num_frames,
-        progression='signed')
-
-
-def cell_cfg(num_frames: int, policy=None) -> dict:
-    return dict(
-        type='ClipCell',
-        num_frames=num_frames,
-        num_nodes=2,
-        progression='signed',
-        mean=MEAN,
-        std=STD,
-        policy=policy)
 
 
 @pytest.mark.parametrize('fusion',

@@ -7,7 +7,7 @@ import os.path as osp
 
 import pytest
 import torch
-from fixtures import ROOT, clear_global_instances
+from fixtures import ROOT, clear_global_instances, load_tool
 
 from das_mmseg.apis import DASInferencer, init_model
 from das_mmseg.engine.checkpoint import load_from_local
@@ -71,9 +71,8 @@ def test_a_fitting_checkpoint_and_a_new_head_load(checkpoints):
 
 @pytest.mark.slow
 def test_tools_test_load_from_and_resume_refuse_it(checkpoints, tmp_path):
-    from test_faults import _load_tool
     clear_global_instances()
-    test_tool = _load_tool('tools/test.py')
+    test_tool = load_tool('tools/test.py')
     with pytest.raises(
             CheckpointMismatchError,
             match='default_hooks.checkpoint_fit.allow_partial'):
@@ -81,7 +80,7 @@ def test_tools_test_load_from_and_resume_refuse_it(checkpoints, tmp_path):
             [DAS, checkpoints['image'], '--work-dir',
              str(tmp_path / 'test')])
     clear_global_instances()
-    train_tool = _load_tool('tools/train.py')
+    train_tool = load_tool('tools/train.py')
     for flag in ('--resume', None):
         clear_global_instances()
         options = [

@@ -4,59 +4,11 @@ double back-propagation through the virtual weight step, and nothing but α
 changes."""
 import pytest
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
-from mmengine.model import BaseModel
-from mmengine.optim import OptimWrapper
+from fixtures import toy
 from torch.func import functional_call
 
 from das_mmseg.engine import Unrolled, arch_step
 from das_mmseg.engine.arch_step import batch_loss, frozen_buffers
-from das_mmseg.models import ClipCell
-
-
-class ToyClipModel(BaseModel):
-    """A clip cell, a conv + BN + tanh layer per frame, a 1x1 head, logits
-    averaged over the frames, cross-entropy against per-pixel labels."""
-
-    def __init__(self):
-        super().__init__()
-        self.clip_cell = ClipCell(
-            ops=('identity', 'shift_x', 'zoom', 'rotate'),
-            num_frames=3,
-            num_nodes=2,
-            magnitude_seed=3)
-        self.conv = nn.Conv2d(3, 6, 3, padding=1)
-        self.bn = nn.BatchNorm2d(6)
-        self.head = nn.Conv2d(6, 3, 1)
-
-    def forward(self, inputs, labels, mode='loss'):
-        clip = self.clip_cell(inputs)  # (N, T, C, H, W)
-        n, t = clip.shape[:2]
-        x = self.head(torch.tanh(self.bn(self.conv(clip.flatten(0, 1)))))
-        logits = x.view(n, t, *x.shape[1:]).mean(1)
-        return dict(loss=F.cross_entropy(logits, labels))
-
-
-def toy(dtype=torch.float64, momentum=0.9, weight_decay=1e-2):
-    torch.manual_seed(0)
-    model = ToyClipModel().to(dtype).train()
-    with torch.no_grad():
-        model.clip_cell.alpha.normal_()
-    batches = [
-        dict(
-            inputs=torch.rand(2, 3, 12, 12, dtype=dtype),
-            labels=torch.randint(3, (2, 12, 12))) for _ in range(3)
-    ]
-    weights = [p for n, p in model.named_parameters() if 'clip_cell' not in n]
-    wrapper = OptimWrapper(
-        torch.optim.SGD(
-            weights, lr=0.1, momentum=momentum, weight_decay=weight_decay))
-    # a real weight step first: momentum buffers to use
-    wrapper.update_params(batch_loss(model, batches[2]))
-    policy = OptimWrapper(
-        torch.optim.SGD(model.clip_cell.arch_parameters(), lr=1.0))
-    return model, wrapper, policy, batches
 
 
 def exact_hypergradient(model, wrapper, weight_batch, policy_batch, xi):

@@ -7,8 +7,7 @@ import os
 
 import pytest
 import torch
-from fixtures import run_tool
-from test_clip_segmentor import build, cell_cfg, segmentor_cfg
+from fixtures import build, cell_cfg, run_tool, segmentor_cfg
 
 from das_mmseg.analysis.memory import (LiveTensorMemory, synthetic_batch,
                                        training_memory)

@@ -14,12 +14,12 @@ import zlib
 import cv2
 import numpy as np
 import pytest
-from fixtures import ROOT, SAMPLE, clear_global_instances, run_tool
+from fixtures import (ROOT, SAMPLE, SMOKE_CONFIG, clear_global_instances,
+                      damage_jpeg_data, load_tool, put_label_value, run_tool,
+                      tiny_cfg, tiny_dataset, truncate)
 from mmcv.transforms import LoadImageFromFile
 from mmengine.config import Config
 from mmengine.dataset import Compose
-from test_faults import (SMOKE, damage_jpeg_data, put_label_value, tiny_cfg,
-                         tiny_dataset, truncate)
 
 import das_mmseg  # noqa: F401
 from das_mmseg import apis
@@ -258,7 +258,7 @@ def every_defect(pairs):
 def test_the_training_guard_catches_everything_check_dataset_reports(tmp_path):
     pairs = tiny_dataset(tmp_path, 10, 0)['train']
     defects = every_defect(pairs)
-    cfg = Config.fromfile(SMOKE)
+    cfg = Config.fromfile(SMOKE_CONFIG)
     cfg.train_dataloader.dataset.data_root = str(tmp_path)
     samples = [
         dict(img_path=img, seg_map_path=ann, reduce_zero_label=False)
@@ -295,14 +295,13 @@ def test_the_training_guard_catches_everything_check_dataset_reports(tmp_path):
 
 
 def test_val_and_test_defects_stop_a_run_before_training(tmp_path):
-    from test_faults import _load_tool
-    train = _load_tool('tools/train.py')
-    test = _load_tool('tools/test.py')
+    train = load_tool('tools/train.py')
+    test = load_tool('tools/test.py')
     pairs = tiny_dataset(tmp_path / 'data', 4, 2)
     put_label_value(pairs['val'][1][1], 200)
     work = tmp_path / 'wd'
     args = [
-        SMOKE, '--work-dir',
+        SMOKE_CONFIG, '--work-dir',
         str(work), '--cfg-options',
         f'train_dataloader.dataset.data_root={tmp_path / "data"}',
         f'val_dataloader.dataset.data_root={tmp_path / "data"}',
@@ -332,7 +331,7 @@ def test_val_and_test_defects_stop_a_run_before_training(tmp_path):
     clear_global_instances()
     with pytest.raises(DataCheckError, match='the test split has 1'):
         test.main([
-            SMOKE,
+            SMOKE_CONFIG,
             str(weights), '--work-dir',
             str(tmp_path / 'test'), '--cfg-options',
             f'test_dataloader.dataset.data_root={tmp_path / "data"}'

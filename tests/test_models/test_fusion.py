@@ -8,14 +8,12 @@ import mmcv
 import pytest
 import torch
 import torch.nn.functional as F
+from fixtures import SAMPLE
 
 from das_mmseg.models.fusion import (FUSION_MODES, average_features,
                                      average_frames, check_fusion_mode,
                                      fuse_aligned, invert_affines,
                                      reframe_affines)
-
-SAMPLE = osp.join(
-    osp.dirname(osp.dirname(osp.abspath(__file__))), 'data', 'camvid_sample')
 
 
 def camvid_image(size=(48, 64)) -> torch.Tensor:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from fixtures import SAMPLE
 from mmcv.transforms import Compose
 from mmpretrain.registry import TRANSFORMS as MMPRETRAIN_TRANSFORMS
 from mmseg.registry import TRANSFORMS
@@ -14,8 +15,6 @@ import das_mmseg  # noqa: F401
 from das_mmseg.augment import Policy, PolicyError
 from das_mmseg.datasets.transforms import ImageToVideo
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SAMPLE = osp.join(ROOT, 'data/camvid_sample')
 NAME = '0001TP_006690'
 OPS = ('identity', 'shift_x', 'shift_y', 'zoom', 'rotate', 'brightness')
 # pans of whole pixels in sequence (12 px right, then 9 px down per frame

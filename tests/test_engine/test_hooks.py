@@ -1,0 +1,24 @@
+"""The DAS hooks' arguments: ``DASPolicyHook`` checks its interval; the old
+``DASSearchHook`` names the train_cfg keys that replaced it."""
+import pytest
+from mmengine.registry import HOOKS
+
+import das_mmseg  # noqa: F401
+from das_mmseg.engine.hooks import DASPolicyHook, DASSearchHook
+
+
+def test_policy_hook_arguments():
+    with pytest.raises(ValueError, match=r'interval must be an integer >= 1'):
+        DASPolicyHook(interval=0)
+    assert HOOKS.get('DASPolicyHook') is DASPolicyHook
+
+
+def test_old_hook_names_the_new_keys():
+    with pytest.raises(
+            ValueError,
+            match=(r'DASSearchHook was replaced by the DAS train loop.*'
+                   r'search_iters -> train_cfg\.search_iters; interval -> '
+                   r'train_cfg\.policy_interval')):
+        DASSearchHook(search_iters=2, interval=1)
+    with pytest.raises(ValueError, match=r'DASIterBasedTrainLoop'):
+        HOOKS.build(dict(type='DASSearchHook'))
