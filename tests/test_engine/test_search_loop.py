@@ -542,6 +542,9 @@ def test_a_val_runner_evaluates_the_trained_clip_model(one_command, built):
      (dict(retrain=False, search_iters=4), ValueError,
       r'max_iters=3 counts the search too, but the search alone lasts '
       r'search_iters=4'),
+     (dict(policy_interva=2), TypeError,
+      r"DASIterBasedTrainLoop: train_cfg has no setting \['policy_interva'\]; "
+      r"its settings are max_iters, search_iters, .*'policy_interval'"),
      (dict(policy_portion=0.03), ValueError,
       r'the policy part holds 1 samples, fewer than one batch \(batch_size '
       r'2 x 1 ranks\)')])

@@ -141,28 +141,10 @@ class DASIterBasedTrainLoop(DASPhaseMachine, IterBasedTrainLoop):
                  val_begin: int = 1,
                  val_interval: int = 1000,
                  dynamic_intervals: Optional[List[Tuple[int, int]]] = None,
-                 mode: str = 'search_and_train',
                  search_iters: Optional[int] = None,
-                 policy_interval: int = 1,
-                 retrain: bool = True,
-                 policy_portion: float = 0.5,
-                 split_seed: int = 0,
-                 policy_dataloader: Optional[dict] = None,
-                 policy_file: Optional[str] = None,
-                 unrolled: Union[bool, dict] = False) -> None:
+                 **settings) -> None:
         train_cfg, weight_cfg, policy_cfg = self._init_das(
-            runner,
-            dataloader,
-            max_iters,
-            search_iters,
-            mode=mode,
-            policy_interval=policy_interval,
-            retrain=retrain,
-            policy_portion=policy_portion,
-            split_seed=split_seed,
-            policy_dataloader=policy_dataloader,
-            policy_file=policy_file,
-            unrolled=unrolled)
+            runner, dataloader, max_iters, search_iters, **settings)
         super().__init__(runner, train_cfg, max_iters, val_begin, val_interval,
                          dynamic_intervals)
         self._weight_stream = None
@@ -289,28 +271,10 @@ class DASEpochBasedTrainLoop(DASPhaseMachine, EpochBasedTrainLoop):
                  val_begin: int = 1,
                  val_interval: int = 1,
                  dynamic_intervals: Optional[List[Tuple[int, int]]] = None,
-                 mode: str = 'search_and_train',
                  search_epochs: Optional[int] = None,
-                 policy_interval: int = 1,
-                 retrain: bool = True,
-                 policy_portion: float = 0.5,
-                 split_seed: int = 0,
-                 policy_dataloader: Optional[dict] = None,
-                 policy_file: Optional[str] = None,
-                 unrolled: Union[bool, dict] = False) -> None:
+                 **settings) -> None:
         train_cfg, weight_cfg, policy_cfg = self._init_das(
-            runner,
-            dataloader,
-            max_epochs,
-            search_epochs,
-            mode=mode,
-            policy_interval=policy_interval,
-            retrain=retrain,
-            policy_portion=policy_portion,
-            split_seed=split_seed,
-            policy_dataloader=policy_dataloader,
-            policy_file=policy_file,
-            unrolled=unrolled)
+            runner, dataloader, max_epochs, search_epochs, **settings)
         super().__init__(runner, train_cfg, max_epochs, val_begin,
                          val_interval, dynamic_intervals)
         self._build_parts(weight_cfg, policy_cfg)

@@ -1,6 +1,7 @@
 """The settings of a DAS train loop: checked once, when the loop is built,
 and read as one value from then on."""
 import copy
+import inspect
 from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
@@ -59,12 +60,40 @@ class DASLoopSettings:
     unrolled: Optional[dict]
 
     @classmethod
-    def build(cls, loop: str, unit: str, max_length: int,
-              search_length: Optional[int], mode: str, policy_interval: int,
-              retrain: bool, policy_portion: float, split_seed: int,
-              policy_dataloader: Optional[dict], policy_file: Optional[str],
-              unrolled: Union[bool, dict]) -> 'DASLoopSettings':
-        """Check the ``train_cfg`` values of the loop named ``loop``.
+    def check_known(cls, loop: str, unit: str, settings: dict) -> None:
+        """Refuse a ``train_cfg`` key the loop does not read (a typo would
+        otherwise surface as Python's message about ``build``)."""
+        known = [
+            name
+            for name, param in inspect.signature(cls.build).parameters.items()
+            if param.kind is inspect.Parameter.KEYWORD_ONLY
+        ]
+        unknown = sorted(set(settings) - set(known))
+        if unknown:
+            keys = UNITS[unit]
+            raise TypeError(
+                f'{loop}: train_cfg has no setting {unknown}; its settings '
+                f'are {keys["max"]}, {keys["search"]}, val_begin, '
+                f'val_interval, dynamic_intervals and {known}')
+
+    @classmethod
+    def build(cls,
+              loop: str,
+              unit: str,
+              max_length: int,
+              search_length: Optional[int],
+              *,
+              mode: str = 'search_and_train',
+              policy_interval: int = 1,
+              retrain: bool = True,
+              policy_portion: float = 0.5,
+              split_seed: int = 0,
+              policy_dataloader: Optional[dict] = None,
+              policy_file: Optional[str] = None,
+              unrolled: Union[bool, dict] = False) -> 'DASLoopSettings':
+        """Check the ``train_cfg`` values of the loop named ``loop``; the
+        keyword arguments and their defaults are the loops' (see
+        :class:`DASIterBasedTrainLoop`).
 
         Raises:
             ValueError: A value out of range or of the wrong kind, or two

@@ -42,6 +42,7 @@ class DASPhaseMachine:
         """Check the settings and find the cell; return the configs of the
         training phase's loader and of the two parts."""
         self._runner = runner
+        DASLoopSettings.check_known(type(self).__name__, self.unit, settings)
         self.settings = DASLoopSettings.build(
             type(self).__name__, self.unit, max_length, search_length,
             **settings)
