@@ -18,7 +18,7 @@ from das_mmseg.visualization import (clip_to_rgb, draw_alpha_history,
 from ..utils import clip_cell_of, unwrap_model
 
 HISTORY_KEY = 'das_alpha_history'
-# the loop's scalars of each α step (DASLoopMixin._search_step)
+# the loop's scalars of each α step (DASPhaseMachine._search_step)
 SEARCH_SCALARS = {
     'das_loss': 'train/das_loss',
     'alpha_entropy': 'train/das_alpha_entropy',
