@@ -44,6 +44,19 @@ def build_model(cfg: Config,
     return model.to(device).eval()
 
 
+def test_image_paths(cfg: Config, count: int) -> list:
+    """The image files of the first ``count`` samples of a config's test
+    set (the default input of the tools that show or compare clips)."""
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    from mmseg.registry import DATASETS
+    dataset = DATASETS.build(
+        dict(cfg.test_dataloader.dataset, pipeline=[], lazy_init=False))
+    return [
+        dataset.get_data_info(i)['img_path']
+        for i in range(min(count, len(dataset)))
+    ]
+
+
 def load_model_and_twin(
         config: str,
         checkpoint: Optional[str] = None,

@@ -43,16 +43,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def test_images(cfg, count: int) -> list:
-    from mmseg.registry import DATASETS
-    dataset = DATASETS.build(
-        dict(cfg.test_dataloader.dataset, pipeline=[], lazy_init=False))
-    return [
-        dataset.get_data_info(i)['img_path']
-        for i in range(min(count, len(dataset)))
-    ]
-
-
 def compare(reference, clip) -> dict:
     """How ``clip`` differs from ``reference`` (both ``(N, T, C, H, W)``)."""
     import torch
@@ -68,7 +58,7 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     import torch
 
-    from das_mmseg.analysis.models import build_model
+    from das_mmseg.analysis.models import build_model, test_image_paths
     from das_mmseg.apis.inference import prepare_batch
     from das_mmseg.launch import load_config
     cfg = load_config(args.config, args.cfg_options)
@@ -78,7 +68,7 @@ def main(argv=None) -> dict:
     if cell is None:
         raise ValueError(f'{args.config} builds no clip cell; the policies '
                          'are rendered by a model with clip_cell=dict(...)')
-    images = args.images or test_images(cfg, 2)
+    images = args.images or test_image_paths(cfg, 2)
     for image in images:
         if not osp.isfile(image):
             raise FileNotFoundError(f'image file "{image}" does not exist')

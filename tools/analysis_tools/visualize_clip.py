@@ -64,23 +64,16 @@ def describe_cell(model) -> str:
         f'{cell.op_names[k]} {weights[k]:.3f}' for k in order)
 
 
-def first_test_image(cfg) -> str:
-    from mmseg.registry import DATASETS
-    dataset = DATASETS.build(
-        dict(cfg.test_dataloader.dataset, pipeline=[], lazy_init=False))
-    return dataset.get_data_info(0)['img_path']
-
-
 def main(argv=None) -> str:
     args = parse_args(argv)
-    from das_mmseg.analysis.models import build_model
+    from das_mmseg.analysis.models import build_model, test_image_paths
     from das_mmseg.apis.inference import clip_titles, inference_clip
     from das_mmseg.launch import load_config
     from das_mmseg.visualization import draw_clip
     cfg = load_config(args.config, args.cfg_options)
     model = build_model(cfg, checkpoint=args.checkpoint, device=args.device)
     model.cfg = cfg
-    image = args.image or first_test_image(cfg)
+    image = args.image or test_image_paths(cfg, 1)[0]
     if not osp.isfile(image):
         raise FileNotFoundError(f'image file "{image}" does not exist')
     frames = inference_clip(model, image)
