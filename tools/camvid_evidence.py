@@ -12,7 +12,7 @@ TA  a TrivialAugment-style image baseline: one of shift_x / shift_y / zoom /
     rotate per crop, strength uniform in [0, max], labels warped alike
     (pspnet_r18tiny-d16_1xb4-1k-trivialgeo_camvid-cpu-128x128.py);
 I   the DAS model and schedule on the identity clip (no search;
-    ``train_cfg.mode='train'`` with an identity policy);
+    ``das_search.mode='train'`` with an identity policy);
 D   DAS with the paper's protocol (search on the 50/50 split, derive the
     policy, retrain from the initial weights on the whole training set)
     (das-pspnet_gsf-r18tiny-d16-t4_1xb4-1k_camvid-cpu-128x128.py);
@@ -23,7 +23,7 @@ R   a random policy from D's space with D's magnitudes (per node two kept
 C   (not in the default set) the earlier stacked augmentation: all of shift,
     zoom and rotate at full per-step ranges on every crop;
 DU  (not in the default set) D with DARTS' second-order α step
-    (``train_cfg.unrolled=True``);
+    (``das_search.unrolled=True``);
 DW, IW, RW  (not in the default set) D, I and R with the alignment-aware
     objective, beyond the paper (``loss_target='warped'``, read with
     ``fusion='reference'``; das-pspnet_gsf-r18tiny-d16-t4_1xb4-1k-warped_
@@ -145,7 +145,7 @@ ARMS = {
             'DAS, unrolled (second-order) α steps',
             DAS_CONFIG,
             'search',
-            options=(('train_cfg.unrolled', True), )),
+            options=(('das_search.unrolled', True), )),
         Arm('DW', 'DAS, warped (alignment-aware) objective', WARPED_CONFIG,
             'search'),
         Arm('IW', 'warped objective, identity clip', WARPED_CONFIG,
@@ -452,7 +452,7 @@ def default_schedule(max_iters: Optional[int], search_iters: Optional[int],
     cfg = Config.fromfile(osp.join(CONFIG_DIR, DAS_CONFIG))
     return Schedule(
         search_iters
-        if search_iters is not None else cfg.train_cfg.search_iters,
+        if search_iters is not None else cfg.das_search.search_iters,
         max_iters if max_iters is not None else cfg.train_cfg.max_iters)
 
 
@@ -484,12 +484,12 @@ def make_runs(work_dir: str,
         search = 0
         if arm.policy == 'search':
             search = schedule.search_iters
-            common['train_cfg.search_iters'] = search
+            common['das_search.search_iters'] = search
         if schedule.smoke:
             common.update(SMOKE_OPTIONS)
             common.update(smoke_crop_options(cfg))
         if arm.policy in ('identity', 'random'):
-            common['train_cfg.mode'] = 'train'
+            common['das_search.mode'] = 'train'
         common.update(dict(arm.options))
         cfg.merge_from_dict(common)
         crop = next(t['crop_size']
@@ -500,14 +500,14 @@ def make_runs(work_dir: str,
                 options = dict(common)
                 options['randomness.seed'] = seed
                 if arm.policy == 'search':  # each seed its own 50/50 split
-                    options['train_cfg.split_seed'] = seed
+                    options['das_search.split_seed'] = seed
                 run = Run(arm, seed, draw, '', options, search + max_iters,
                           search, max_iters, cfg.train_dataloader.batch_size,
                           tuple(crop), results_dir, machine,
                           frames if arm.is_clip else 1)
                 run.work_dir = osp.join(work_dir, run.name)
                 if run.policy_file is not None:
-                    options['train_cfg.policy_file'] = run.policy_file
+                    options['das_search.policy_file'] = run.policy_file
                 if schedule.smoke:  # in one process: each run its own
                     # visualizer (the config's name would hand every run the
                     # first one's)

@@ -57,8 +57,8 @@ import torch  # noqa: E402
 
 DEMO = 'configs/das/das-pspnet_gsf-r18tiny-d16-t4_1xb4-300iter_camvid-sample-96x96.py'  # noqa: E501
 QUICK = [
-    'train_cfg.search_iters=2', 'train_cfg.max_iters=2',
-    'train_cfg.val_interval=2', 'param_scheduler.model.0.end=2'
+    'das_search.search_iters=2', 'train_cfg.max_iters=2',
+    'train_cfg.val_interval=2', 'param_scheduler.0.end=2'
 ]
 
 
@@ -224,11 +224,12 @@ def check_dist_search(ctx: Context) -> dict:
             _base_ = [{osp.join(ROOT, DEMO)!r}]
             custom_imports = dict(imports=['das_mmseg', 'das_gpu_probe'],
                                   allow_failed_imports=False)
-            train_cfg = dict(search_iters=4, max_iters=2, val_interval=100)
-            param_scheduler = dict(model=[
+            train_cfg = dict(max_iters=2, val_interval=100)
+            das_search = dict(search_iters=4)
+            param_scheduler = [
                 dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=2,
                      by_epoch=False)
-            ])
+            ]
             custom_hooks = [dict(type='DASPolicyHook'),
                             dict(type='DumpAlphaPerRank')]
             '''))

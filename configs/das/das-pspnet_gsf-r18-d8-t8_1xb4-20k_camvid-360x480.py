@@ -13,7 +13,8 @@
 # Image baseline: pspnet_r18-d8_1xb4-20k_camvid-360x480.py.
 _base_ = [
     '../_base_/models/das_pspnet_gsf_r18.py', '../_base_/datasets/camvid.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/das_schedule_20k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/das_schedule_20k.py',
+    '../_base_/search/das_first_order.py'
 ]
 crop_size = (360, 480)
 data_preprocessor = dict(size=crop_size)
@@ -24,4 +25,4 @@ model = dict(
     auxiliary_head=dict(num_classes=11))
 # 80 epochs of 184 images at 4 per step (46 steps each)
 search_iters = 80 * 46
-train_cfg = dict(search_iters=search_iters)
+das_search = dict(search_iters=search_iters)

@@ -20,16 +20,15 @@
 _base_ = [
     '../_base_/models/das_pspnet_gsf_r18_tiny.py',
     '../_base_/datasets/camvid_sample_96x96.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/das_schedule_20k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/das_schedule_20k.py',
+    '../_base_/search/das_first_order.py'
 ]
 crop_size = (96, 96)  # the data piece's
 max_iters = 300
 search_iters = 30
 data_preprocessor = dict(size=crop_size)
 model = dict(data_preprocessor=data_preprocessor)
-optim_wrapper = dict(
-    policy=dict(optimizer=dict(lr=3e-3)))  # the short search: 10x the paper's
-param_scheduler = dict(model=[
+param_scheduler = [
     dict(
         type='PolyLR',
         eta_min=1e-4,
@@ -37,9 +36,12 @@ param_scheduler = dict(model=[
         begin=0,
         end=max_iters,
         by_epoch=False)
-])
-train_cfg = dict(
-    max_iters=max_iters, val_interval=max_iters, search_iters=search_iters)
+]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+das_search = dict(
+    search_iters=search_iters,
+    # the short search: 10x the paper's α lr
+    policy_optim_wrapper=dict(optimizer=dict(lr=3e-3)))
 default_hooks = dict(
     logger=dict(interval=10), checkpoint=dict(interval=max_iters))
 randomness = dict(seed=0)

@@ -18,7 +18,8 @@
 _base_ = [
     '../_base_/models/das_pspnet_gsf_r50.py',
     '../_base_/datasets/cityscapes.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/das_schedule_80k.py'
+    '../_base_/schedules/das_schedule_80k.py',
+    '../_base_/search/das_first_order.py'
 ]
 crop_size = (512, 1024)
 data_preprocessor = dict(size=crop_size)
@@ -26,7 +27,7 @@ model = dict(data_preprocessor=data_preprocessor)
 train_dataloader = dict(batch_size=1)
 # 80 epochs of 1488 images at 4 x 1 per step (372 steps each)
 search_iters = 80 * 372
-train_cfg = dict(search_iters=search_iters)
+das_search = dict(search_iters=search_iters)
 # fine-tuning: the paper's backbone lr x 0.1
 optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))

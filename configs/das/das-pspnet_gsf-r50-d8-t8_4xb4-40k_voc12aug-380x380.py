@@ -13,12 +13,12 @@
 # exp_scripts/config.json), followed where the paper is silent: the scale
 # range of the crop (../_base_/datasets/voc12_aug.py), gradient clipping at 5
 # and the α optimizer (../_base_/schedules/das_schedule_40k.py,
-# ../_base_/das_search.py), the 80-epoch search ("epochs": 80; the authors
-# searched on VOC 2012 train, 1464 images, i.e. about 3680 iterations: set
-# train_cfg.search_iters=3680 for that). Public in neither: the GPU count and
-# the length of the final training, here mmseg's VOC aug schedule (4 GPUs,
-# 40k). The backbone's x 0.1 covers its new GSF modules too, as the authors'
-# backbone parameter group does.
+# ../_base_/search/das_first_order.py), the 80-epoch search ("epochs": 80;
+# the authors searched on VOC 2012 train, 1464 images, i.e. about 3680
+# iterations: set das_search.search_iters=3680 for that). Public in
+# neither: the GPU count and the length of the final training, here mmseg's
+# VOC aug schedule (4 GPUs, 40k). The backbone's x 0.1 covers its new GSF
+# modules too, as the authors' backbone parameter group does.
 # Without network access pass the ImageNet weights as a file:
 #   --cfg-options model.backbone.init_cfg.checkpoint=/path/to/
 #   resnet50_v1c-2cccc1ad.pth
@@ -27,7 +27,8 @@
 _base_ = [
     '../_base_/models/das_pspnet_gsf_r50.py',
     '../_base_/datasets/voc12_aug.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/das_schedule_40k.py'
+    '../_base_/schedules/das_schedule_40k.py',
+    '../_base_/search/das_first_order.py'
 ]
 crop_size = (380, 380)
 data_preprocessor = dict(size=crop_size)
@@ -37,7 +38,7 @@ model = dict(
     auxiliary_head=dict(num_classes=21))
 # 80 epochs of 5291 images at 4 x 4 per step (331 steps each)
 search_iters = 80 * 331
-train_cfg = dict(search_iters=search_iters)
+das_search = dict(search_iters=search_iters)
 # fine-tuning: the paper's backbone lr x 0.1
 optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))

@@ -277,10 +277,10 @@ def arch_step(model: nn.Module,
         if isinstance(optim_wrapper, AmpOptimWrapper) else None)
     if scaler is not None and unrolled is not None:
         raise ValueError(
-            'arch_step: the second-order step (train_cfg.unrolled) does not '
-            'run under mixed precision (an AmpOptimWrapper for the policy): '
-            'its finite difference needs full-precision gradients; drop '
-            '--amp or set train_cfg.unrolled=False')
+            'arch_step: the second-order step (unrolled) does not run under '
+            'mixed precision (an AmpOptimWrapper for the policy): its finite '
+            'difference needs full-precision gradients; drop --amp or the '
+            'second-order step (das_search.unrolled=False)')
     # a plain wrapper's step is full precision even inside an autocast
     # region; an AmpOptimWrapper's is under its autocast
     precision = (

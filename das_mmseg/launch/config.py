@@ -65,9 +65,10 @@ RUNTIME_KEYS = frozenset(
      'default_hooks', 'custom_hooks', 'data_preprocessor', 'load_from',
      'resume', 'launcher', 'env_cfg', 'log_processor', 'log_level',
      'visualizer', 'default_scope', 'randomness', 'experiment_name',
-     'model_wrapper_cfg', 'runner_type', 'custom_imports', 'tta_model',
-     'tta_pipeline', 'compile', 'strategy', 'activation_checkpointing',
-     'efficient_conv_bn_eval', 'cfg', 'resource_limit', 'dist_params'))
+     'model_wrapper_cfg', 'runner_type', 'das_search', 'custom_imports',
+     'tta_model', 'tta_pipeline', 'compile', 'strategy',
+     'activation_checkpointing', 'efficient_conv_bn_eval', 'cfg',
+     'resource_limit', 'dist_params'))
 
 #: words too common to tie a variable to a key; words that mean the same
 _COMMON_WORDS = frozenset(('num', 'max', 'min', 'cfg', 'type'))

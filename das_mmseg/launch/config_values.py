@@ -1,6 +1,6 @@
 """The values of a config that would fail only hours into a run, checked
 before it starts: lengths, intervals, crop sizes and whether a batch fits in
-memory."""
+memory; and that a searchable clip cell has a search to train it."""
 import math
 import os
 from typing import Optional, Tuple
@@ -43,8 +43,9 @@ def memory_bytes() -> Tuple[int, str]:
 def check_config_values(cfg: Config, training: bool = True) -> None:
     """Raise a clear error for config values that cannot work, before any
     data or weight is touched: dataloader batch sizes and workers, and for
-    training the schedule lengths, the learning rate, crop sizes, and a batch
-    whose input tensor alone exceeds the machine's memory."""
+    training the schedule lengths, the learning rate, crop sizes, a batch
+    whose input tensor alone exceeds the machine's memory, and a searchable
+    clip cell without a search (:func:`_check_search_configured`)."""
     for loader in LOADERS:
         spec = cfg.get(loader)
         if not spec:
@@ -70,7 +71,33 @@ def check_config_values(cfg: Config, training: bool = True) -> None:
         raise ValueError(
             f'optim_wrapper.optimizer.lr = {lr!r}: expected a finite number '
             '>= 0')
+    _check_search_configured(cfg)
     _check_batch_fits(cfg)
+
+
+#: the loops that train α (and derive the policy) of a searchable clip cell
+DAS_LOOPS = ('DASIterBasedTrainLoop', 'DASEpochBasedTrainLoop')
+
+
+def _check_search_configured(cfg: Config) -> None:
+    """Refuse a clip cell without a policy (searchable: α decides its
+    clip) trained by a loop that never trains α nor derives a policy; the
+    run would train and test a uniform mixture of every op. A config lists a
+    search base (``das_search``) beside its schedule, names a DAS loop, or
+    gives the cell a policy."""
+    model = cfg.get('model') or {}
+    cell = model.get('clip_cell') if hasattr(model, 'get') else None
+    if not hasattr(cell, 'get') or cell.get('policy') is not None:
+        return
+    loop = (cfg.get('train_cfg') or {}).get('type')
+    if 'das_search' in cfg or loop in DAS_LOOPS:
+        return
+    raise ValueError(
+        f'model.clip_cell has no policy (its α is to be searched), but '
+        f'train_cfg.type={loop!r} never searches it and the config has no '
+        'das_search: list a search base beside the schedule (_base_ += '
+        "['<configs>/_base_/search/das_first_order.py']), or give the cell "
+        'a policy (model.clip_cell.policy=<das_policy.json>)')
 
 
 def _check_batch_fits(cfg: Config) -> None:

@@ -34,8 +34,8 @@ from fixtures import ROOT, run_tool  # noqa: E402  (tests/fixtures.py)
 DEMO = 'configs/das/das-pspnet_gsf-r18tiny-d16-t4_1xb4-300iter_camvid-sample-96x96.py'  # noqa: E501
 IMAGE = 'configs/das/pspnet_r18tiny-d16_1xb4-300iter_camvid-sample-96x96.py'
 SHORT = [
-    'train_cfg.search_iters=2', 'train_cfg.max_iters=2',
-    'train_cfg.val_interval=2', 'param_scheduler.model.0.end=2',
+    'das_search.search_iters=2', 'train_cfg.max_iters=2',
+    'train_cfg.val_interval=2', 'param_scheduler.0.end=2',
     'default_hooks.checkpoint.interval=1'
 ]
 SHORT_IMAGE = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2']

@@ -315,10 +315,11 @@ def trained_demo(tmp_path_factory):
                      cat_max_ratio=0.75),
                 dict(type='RandomFlip', prob=0.5),
                 dict(type='PackSegInputs')]))
-        train_cfg = dict(max_iters=40, val_interval=40, search_iters=8)
-        param_scheduler = dict(model=[
+        train_cfg = dict(max_iters=40, val_interval=40)
+        das_search = dict(search_iters=8)
+        param_scheduler = [
             dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=40,
-                 by_epoch=False)])
+                 by_epoch=False)]
         default_hooks = dict(checkpoint=dict(interval=40))
         optim_wrapper = dict(optimizer=dict(lr=0.05))
         ''')

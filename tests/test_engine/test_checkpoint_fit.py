@@ -84,7 +84,7 @@ def test_tools_test_load_from_and_resume_refuse_it(checkpoints, tmp_path):
     for flag in ('--resume', None):
         clear_global_instances()
         options = [
-            f'load_from={checkpoints["image"]}', 'train_cfg.search_iters=1',
+            f'load_from={checkpoints["image"]}', 'das_search.search_iters=1',
             'train_cfg.max_iters=1'
         ]
         with pytest.raises(

@@ -1,5 +1,5 @@
 """The DAS hooks' arguments: ``DASPolicyHook`` checks its interval; the old
-``DASSearchHook`` names the train_cfg keys that replaced it."""
+``DASSearchHook`` names the das_search keys that replaced it."""
 import pytest
 from mmengine.registry import HOOKS
 
@@ -17,8 +17,8 @@ def test_old_hook_names_the_new_keys():
     with pytest.raises(
             ValueError,
             match=(r'DASSearchHook was replaced by the DAS train loop.*'
-                   r'search_iters -> train_cfg\.search_iters; interval -> '
-                   r'train_cfg\.policy_interval')):
+                   r'search_iters -> das_search\.search_iters; interval -> '
+                   r'das_search\.policy_interval')):
         DASSearchHook(search_iters=2, interval=1)
-    with pytest.raises(ValueError, match=r'DASIterBasedTrainLoop'):
+    with pytest.raises(ValueError, match=r'search/das_first_order\.py'):
         HOOKS.build(dict(type='DASSearchHook'))

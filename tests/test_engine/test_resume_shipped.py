@@ -15,8 +15,8 @@ from das_mmseg.engine.checkpoint import load_from_local
 
 DEMO = 'configs/das/das-pspnet_gsf-r18tiny-d16-t4_1xb4-300iter_camvid-sample-96x96.py'  # noqa: E501
 SHORT = [
-    'train_cfg.search_iters=3', 'train_cfg.max_iters=3',
-    'train_cfg.val_interval=3', 'param_scheduler.model.0.end=3',
+    'das_search.search_iters=3', 'train_cfg.max_iters=3',
+    'train_cfg.val_interval=3', 'param_scheduler.0.end=3',
     'default_hooks.checkpoint.interval=1'
 ]
 

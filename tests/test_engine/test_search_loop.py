@@ -540,8 +540,8 @@ def test_a_val_runner_evaluates_the_trained_clip_model(one_command, built):
      (dict(unrolled=dict(lr=0.1)), ValueError,
       r"train_cfg.unrolled takes xi and eps, got \['lr'\]"),
      (dict(retrain=False, search_iters=4), ValueError,
-      r'max_iters=3 counts the search too, but the search alone lasts '
-      r'search_iters=4'),
+      r'with train_cfg.retrain=False, train_cfg.max_iters=3 counts the search '
+      r'too, but the search alone lasts train_cfg.search_iters=4'),
      (dict(policy_interva=2), TypeError,
       r"DASIterBasedTrainLoop: train_cfg has no setting \['policy_interva'\]; "
       r"its settings are max_iters, search_iters, .*'policy_interval'"),

@@ -734,3 +734,29 @@ def test_resume_refuses_a_changed_learning_rate(tmp_path, tools):
     tools['train'].main([SMOKE_CONFIG, '--resume'] + train_args(
         tmp_path / 'data', work_dir, 'train_cfg.max_iters=4', *options))
     assert (work_dir / 'iter_4.pth').exists()
+
+
+def test_a_searchable_cell_without_a_search_is_refused(tmp_path):
+    """A DAS model on a schedule alone (a config that forgot the search
+    base) would train a uniform mixture of every op and never derive a
+    policy: refused before anything is built, naming the base to list; with
+    the search base, a DAS loop or a policy it passes."""
+    from das_mmseg.launch import load_config
+    config = tmp_path / 'no_search.py'
+    config.write_text(f'''
+_base_ = [
+    {osp.join(ROOT, 'configs/_base_/models/das_pspnet_gsf_r18_tiny.py')!r},
+    {osp.join(ROOT, 'configs/_base_/datasets/camvid_sample_96x96.py')!r},
+    {osp.join(ROOT, 'configs/_base_/default_runtime.py')!r},
+    {osp.join(ROOT, 'configs/_base_/schedules/das_schedule_20k.py')!r}]
+''')
+    cfg = load_config(str(config), check_writable=False)
+    with pytest.raises(
+            ValueError,
+            match=(r'model.clip_cell has no policy .* train_cfg.type='
+                   r"'IterBasedTrainLoop' never searches it .*"
+                   r'_base_/search/das_first_order.py')):
+        check_config_values(cfg)
+    cfg.model.clip_cell.policy = 'das_policy.json'
+    check_config_values(cfg)
+    check_config_values(load_config(DEMO, check_writable=False))

@@ -19,6 +19,7 @@ from fixtures import ROOT, SAMPLE
 
 from das_mmseg.augment.ops import Rotate, ShiftX, ShiftY, Zoom
 from das_mmseg.datasets import RandomShiftZoom, TrivialGeometricAugment
+from das_mmseg.engine import compose_search
 
 CONFIGS = osp.join(ROOT, 'configs', 'das')
 BASELINE = osp.join(CONFIGS,
@@ -370,6 +371,7 @@ def test_runs_set_each_arms_schedule_seed_and_policy(tmp_path):
     for run in runs:
         cfg = Config.fromfile(run.config)
         cfg.merge_from_dict(run.options)
+        cfg = compose_search(cfg)  # as the runner reads it
         assert cfg.train_cfg.max_iters == cfg.train_cfg.val_interval
         assert cfg.randomness.seed == run.seed
         assert cfg.train_dataloader.dataset.data_root == 'data/x'
@@ -395,7 +397,7 @@ def test_arms_of_one_seed_start_from_the_same_weights_and_magnitudes(
     builds it) initialises the same weights within each model family, and
     the clip arms draw the same magnitudes; a different seed differs."""
     from mmengine.config import Config
-    from mmengine.runner import Runner
+    from mmengine.registry import RUNNERS
 
     from das_mmseg.augment.policy import Policy
     tool = load_tool()
@@ -415,7 +417,7 @@ def test_arms_of_one_seed_start_from_the_same_weights_and_magnitudes(
         cfg.merge_from_dict(run.options)
         cfg.work_dir = str(tmp_path / run.name)
         cfg.visualizer.name = run.name
-        runner = Runner.from_cfg(cfg)
+        runner = RUNNERS.build(cfg)
         runner.model.init_weights()
         return {
             k: v.clone()
@@ -578,6 +580,7 @@ def test_the_arms_of_issue_17_run_their_variants(tmp_path):
     for name, run in runs.items():
         cfg = Config.fromfile(run.config)
         cfg.merge_from_dict(run.options)
+        cfg = compose_search(cfg)  # as the runner reads it
         warped = name.startswith(('DW', 'IW', 'RW'))
         assert cfg.model.get(
             'loss_target',

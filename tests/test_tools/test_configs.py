@@ -24,7 +24,7 @@ import torch
 from fixtures import ROOT, SAMPLE, clear_global_instances, run_tool
 from mmengine.config import Config
 from mmengine.hooks import Hook
-from mmengine.runner import Runner
+from mmengine.registry import RUNNERS
 
 import das_mmseg  # noqa: F401
 from das_mmseg.apis.test import run_test
@@ -379,7 +379,7 @@ def stand_in_cfg(path: str, work_dir: str, root_of, weights_of) -> Config:
     length = 'max_epochs' if by_epoch else 'max_iters'
     cfg.train_cfg.update({length: 1, 'val_interval': 10})  # no validation
     if is_das(cfg):
-        cfg.train_cfg['search_epochs' if by_epoch else 'search_iters'] = 1
+        cfg.das_search['search_epochs' if by_epoch else 'search_iters'] = 1
         # clips of 2 frames (the configured T is built in the twin test)
         cfg.model.num_frames = 2
     cfg.default_hooks.checkpoint = dict(
@@ -416,7 +416,7 @@ def test_config_trains_and_tests_on_a_stand_in(path, tmp_path, stand_ins,
                         lambda *args, **kwargs: True)
     cfg = stand_in_cfg(path, str(tmp_path / 'work'), stand_ins,
                        image_net_weights)
-    runner = Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg)  # the config's runner_type, as the tools
     initial = RecordInitialBackbone()
     runner.register_hook(initial)
     model = model_of(runner)
@@ -720,8 +720,8 @@ def test_demo_runs_search_policy_retraining_and_evaluation(tmp_path):
     proc = run_tool([
         'tools/train.py', DEMO, '--work-dir',
         str(work_dir), '--cfg-options', 'train_cfg.max_iters=3',
-        'train_cfg.val_interval=3', 'train_cfg.search_iters=2',
-        'param_scheduler.model.0.end=3', 'default_hooks.checkpoint.interval=3',
+        'train_cfg.val_interval=3', 'das_search.search_iters=2',
+        'param_scheduler.0.end=3', 'default_hooks.checkpoint.interval=3',
         'train_dataloader.batch_size=2', 'val_dataloader.dataset.indices=4'
     ],
                     timeout=240)

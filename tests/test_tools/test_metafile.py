@@ -109,8 +109,8 @@ def mim_tool(name, *args, timeout=600):
 @pytest.mark.parametrize(
     'config,options',
     [('das-pspnet_gsf-r18tiny-d16-t4_1xb4-300iter_camvid-sample-96x96', [
-        'train_cfg.search_iters=2', 'train_cfg.max_iters=2',
-        'param_scheduler.model.0.end=2'
+        'das_search.search_iters=2', 'train_cfg.max_iters=2',
+        'param_scheduler.0.end=2'
     ]), ('pspnet_r18tiny-d16_1xb4-300iter_camvid-sample-96x96', [])],
     ids=['das', 'image_twin'])
 def test_mmsegs_own_tools_train_and_test_the_configs(tmp_path, config,

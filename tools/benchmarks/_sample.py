@@ -11,8 +11,9 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def load_train_set(config: str, device: torch.device) -> Tuple[Config, object]:
-    """The config (adapted to the CPU when ``device`` is one) and its training
-    dataset, seeded for repeatable runs.
+    """The config (its search composed, as the runner reads it; adapted to
+    the CPU when ``device`` is one) and its training dataset, seeded for
+    repeatable runs.
 
     The dataset root is taken relative to the repository, so a benchmark runs
     from any working directory.
@@ -20,9 +21,10 @@ def load_train_set(config: str, device: torch.device) -> Tuple[Config, object]:
     from mmseg.registry import DATASETS
 
     import das_mmseg  # noqa: F401  registers the components
+    from das_mmseg.engine import compose_search
     from das_mmseg.launch import adapt_to_cpu
 
-    cfg = Config.fromfile(config)
+    cfg = compose_search(Config.fromfile(config))
     cfg.train_dataloader.dataset.data_root = osp.join(
         ROOT, cfg.train_dataloader.dataset.data_root)
     if device.type != 'cuda':

@@ -123,9 +123,11 @@ def build(config: str, device, size=None, batch=None, with_cp=False):
 
     import das_mmseg  # noqa: F401
     from das_mmseg.analysis.memory import synthetic_batch
+    from das_mmseg.engine import compose_search
     from das_mmseg.launch import adapt_to_cpu
 
-    cfg = Config.fromfile(osp.join(ROOT, config))
+    # the search composed: the optimizer wrappers the runner would build
+    cfg = compose_search(Config.fromfile(osp.join(ROOT, config)))
     adapt_to_cpu(cfg)  # SyncBN as BN: one process
     cfg.model.pop('pretrained', None)
     cfg.model.backbone.init_cfg = None  # random weights, no download

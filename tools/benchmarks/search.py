@@ -15,7 +15,7 @@ candidate is two training iterations:
 - ``search, interval 2``: an α step before the first of the two weight steps
   only;
 - ``search, unrolled, interval 1``: as interval 1 with DARTS' second-order α
-  step (``train_cfg.unrolled=True``, :class:`Unrolled`): a virtual weight
+  step (``das_search.unrolled=True``, :class:`Unrolled`): a virtual weight
   step, the search loss's gradient there, and two more α gradients for the
   finite difference.
 

@@ -1,10 +1,10 @@
-# The DAS twin of mmseg's schedule_20k.py: das_schedule_40k.py (the search,
-# the paper's optimizer, gradient clipping at 5) with 20k iterations of
+# The DAS paper's twin of mmseg's schedule_20k.py: das_schedule_40k.py (the
+# paper's optimizer, gradient clipping at 5) with 20k iterations of
 # training, evaluated and saved every 2k.
 _base_ = ['./das_schedule_40k.py']
 max_iters = 20000
 interval = 2000
-param_scheduler = dict(model=[
+param_scheduler = [
     dict(
         type='PolyLR',
         eta_min=1e-4,
@@ -12,6 +12,6 @@ param_scheduler = dict(model=[
         begin=0,
         end=max_iters,
         by_epoch=False)
-])
+]
 train_cfg = dict(max_iters=max_iters, val_interval=interval)
 default_hooks = dict(checkpoint=dict(interval=interval))

@@ -12,9 +12,12 @@ _base_ = [
     '../../_base_/models/das_cls_gsf_r18_cifar.py',
     '../../_base_/datasets/cifar10.py',
     '../../_base_/schedules/das_schedule_200e.py',
+    '../../_base_/search/das_first_order.py',
     '../../_base_/default_runtime_cls.py'
 ]
 data_preprocessor = dict(type='ClipClsDataPreprocessor')
 train_dataloader = dict(batch_size=64)
 val_dataloader = dict(batch_size=64)
 test_dataloader = val_dataloader
+# the authors' search length (sotaDAS/cnn/train_search.py)
+das_search = dict(search_epochs=50)

@@ -12,6 +12,7 @@ _base_ = [
     '../../_base_/models/das_cls_gsf_r18_cifar.py',
     '../../_base_/datasets/cifar100.py',
     '../../_base_/schedules/das_schedule_200e.py',
+    '../../_base_/search/das_first_order.py',
     '../../_base_/default_runtime_cls.py'
 ]
 data_preprocessor = dict(type='ClipClsDataPreprocessor')
@@ -19,3 +20,5 @@ train_dataloader = dict(batch_size=64)
 val_dataloader = dict(batch_size=64)
 test_dataloader = val_dataloader
 model = dict(head=dict(num_classes=100))
+# the authors' search length (sotaDAS/cnn/train_search.py)
+das_search = dict(search_epochs=50)

@@ -11,7 +11,10 @@ _base_ = [
     '../../_base_/models/das_cls_gsf_r18.py',
     '../../_base_/datasets/tiny_imagenet.py',
     '../../_base_/schedules/das_schedule_200e.py',
+    '../../_base_/search/das_first_order.py',
     '../../_base_/default_runtime_cls.py'
 ]
 data_preprocessor = dict(type='ClipClsDataPreprocessor')
 model = dict(head=dict(num_classes=200))
+# the authors' search length (sotaDAS/cnn/train_search.py)
+das_search = dict(search_epochs=50)

@@ -11,6 +11,10 @@ _base_ = [
     '../../_base_/models/das_cls_gsf_r50.py',
     '../../_base_/datasets/imagenet.py',
     '../../_base_/schedules/das_schedule_100e.py',
+    '../../_base_/search/das_first_order.py',
     '../../_base_/default_runtime_cls.py'
 ]
 data_preprocessor = dict(type='ClipClsDataPreprocessor')
+# the paper's ImageNet search length is not public (it reports under
+# one GPU day of search)
+das_search = dict(search_epochs=10)

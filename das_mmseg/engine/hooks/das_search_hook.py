@@ -4,16 +4,16 @@ from mmengine.registry import HOOKS
 
 # old hook argument -> where it went
 MOVED = dict(
-    search_iters='train_cfg.search_iters',
-    search_epochs='train_cfg.search_epochs (DASEpochBasedTrainLoop)',
-    mode='train_cfg.mode',
-    interval='train_cfg.policy_interval',
-    policy_portion='train_cfg.policy_portion',
-    split_seed='train_cfg.split_seed',
-    search_dataloader='train_cfg.policy_dataloader',
-    policy_file='train_cfg.policy_file',
-    optimizer='optim_wrapper.policy=dict(optimizer=...)',
-    param_scheduler='param_scheduler=dict(model=[...], policy=[...])',
+    search_iters='das_search.search_iters',
+    search_epochs='das_search.search_epochs (epoch-based schedules)',
+    mode='das_search.mode',
+    interval='das_search.policy_interval',
+    policy_portion='das_search.policy_portion',
+    split_seed='das_search.split_seed',
+    search_dataloader='das_search.policy_dataloader',
+    policy_file='das_search.policy_file',
+    optimizer='das_search.policy_optim_wrapper=dict(optimizer=...)',
+    param_scheduler='das_search.policy_param_scheduler=[...]',
     log_interval='custom_hooks=[dict(type="DASPolicyHook", interval=...)]',
     policy_filename='DASPolicyHook(policy_filename=...)')
 
@@ -31,14 +31,10 @@ class DASSearchHook(Hook):
         moved = '; '.join(f'{key} -> {MOVED.get(key, "(no longer used)")}'
                           for key in kwargs)
         raise ValueError(
-            'DASSearchHook was replaced by the DAS train loop: set '
-            'train_cfg=dict(type="DASIterBasedTrainLoop" (or '
-            '"DASEpochBasedTrainLoop"), max_iters=..., mode=..., '
-            'search_iters=..., policy_interval=..., retrain=True, '
-            'policy_portion=..., split_seed=..., policy_dataloader=..., '
-            'policy_file=...), optim_wrapper=dict(constructor='
-            '"DASOptimWrapperConstructor", ..., policy=dict(optimizer=...)), '
-            'param_scheduler=dict(model=[...], policy=[...]) and '
-            'custom_hooks=[dict(type="DASPolicyHook")]; see '
-            'configs/_base_/das_search.py.' +
+            'DASSearchHook was replaced by the DAS train loop: list a search '
+            'base beside the schedule (configs/_base_/search/'
+            'das_first_order.py, which names runner_type='
+            '"DASSearchRunner" and DASPolicyHook) and set its settings under '
+            'das_search=dict(search_iters=..., mode=..., '
+            'policy_interval=..., ...).' +
             (f' Your arguments: {moved}.' if moved else ''))

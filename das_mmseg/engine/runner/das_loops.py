@@ -70,7 +70,9 @@ class DASIterBasedTrainLoop(DASPhaseMachine, IterBasedTrainLoop):
     """Iteration-based DAS loop: search for ``search_iters`` iterations,
     derive the policy, then train for ``max_iters`` iterations.
 
-    See the module docstring for the phases. The config::
+    See the module docstring for the phases. The config (as a search base's
+    ``das_search`` becomes, :func:`das_mmseg.engine.compose_search`; or
+    written out so)::
 
         train_cfg = dict(
             type='DASIterBasedTrainLoop',

@@ -125,6 +125,7 @@ def build_part_loaders(
                 f'{settings.loop}: the {part} holds '
                 f'{len(loader.dataset)} samples, fewer than one batch '
                 f'(batch_size {loader.batch_size} x {world} ranks); use a '
-                'larger training set or another train_cfg.policy_portion '
-                f'(now {settings.policy_portion}), or a smaller batch')
+                'larger training set or another '
+                f'{settings.key("policy_portion")} (now '
+                f'{settings.policy_portion}), or a smaller batch')
     return weight_loader, policy_loader

@@ -36,15 +36,22 @@ class InitialState:
         weight_wrapper (OptimWrapper): The weights' optimizer wrapper.
         schedulers (list): The weights' parameter schedulers.
         loop (str): The loop's name, for the messages.
+        retrain_key (str): The config key of ``retrain``, for the messages.
     """
 
-    def __init__(self, model: nn.Module, cell_prefix: str, weight_wrapper,
-                 schedulers: Sequence, loop: str) -> None:
+    def __init__(self,
+                 model: nn.Module,
+                 cell_prefix: str,
+                 weight_wrapper,
+                 schedulers: Sequence,
+                 loop: str,
+                 retrain_key: str = 'train_cfg.retrain') -> None:
         self.model = model
         self.cell_prefix = cell_prefix
         self.weight_wrapper = weight_wrapper
         self.schedulers = list(schedulers)
         self.loop = loop
+        self.retrain_key = retrain_key
 
     def _weight_keys(self) -> List[str]:
         return [
@@ -110,7 +117,7 @@ class InitialState:
             f'to retrain from after the search: {INITIAL_STATE_FILE}, '
             'written to the work dir when the search started, is at none of '
             f'{tried}; resume in the work dir of the run that started the '
-            'search, or set train_cfg.retrain=False to go on from the '
+            f'search, or set {self.retrain_key}=False to go on from the '
             'searched weights')
 
     def _check_fits(self, state: dict, where: str) -> None:

@@ -3,7 +3,7 @@ and read as one value from then on."""
 import copy
 import inspect
 from dataclasses import dataclass
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence, Tuple, Union
 
 from mmengine.optim import AmpOptimWrapper
 from torch import nn
@@ -17,23 +17,23 @@ UNITS = dict(
     epochs=dict(search='search_epochs', max='max_epochs', at='epoch'))
 
 
-def _checked_unrolled(name: str, unrolled: Union[bool,
-                                                 dict]) -> Optional[dict]:
-    """``train_cfg.unrolled`` as None (first order) or the keyword arguments
-    of :class:`Unrolled`."""
+def _checked_unrolled(name: str, key: str,
+                      unrolled: Union[bool, dict]) -> Optional[dict]:
+    """``unrolled`` (config key ``key``) as None (first order) or the keyword
+    arguments of :class:`Unrolled`."""
     if isinstance(unrolled, bool):
         return {} if unrolled else None
     if isinstance(unrolled, dict):
         unknown = sorted(set(unrolled) - {'xi', 'eps'})
         if unknown:
-            raise ValueError(f'{name}: train_cfg.unrolled takes xi and eps, '
-                             f'got {unknown}')
+            raise ValueError(f'{name}: {key} takes xi and eps, got '
+                             f'{unknown}')
         try:
             Unrolled(None, None, **unrolled)
         except ValueError as e:
-            raise ValueError(f'{name}: train_cfg.unrolled: {e}') from None
+            raise ValueError(f'{name}: {key}: {e}') from None
         return dict(unrolled)
-    raise ValueError(f'{name}: train_cfg.unrolled must be True, False or '
+    raise ValueError(f'{name}: {key} must be True, False or '
                      f'dict(xi=..., eps=...), got {unrolled!r}')
 
 
@@ -44,7 +44,10 @@ class DASLoopSettings:
 
     Build it with :meth:`build`, which checks every value and names the bad
     one. Lengths are in the loop's ``unit``, ``'iters'`` or ``'epochs'``;
-    ``search_length`` is 0 in mode ``'train'``.
+    ``search_length`` is 0 in mode ``'train'``. ``source`` is where the
+    config stated the search settings, ``'das_search'`` (a search base,
+    composed by ``DASSearchRunner``) or ``'train_cfg'``: messages name them
+    there (:meth:`key`).
     """
     loop: str
     unit: str
@@ -58,16 +61,26 @@ class DASLoopSettings:
     policy_dataloader: Optional[dict]
     policy_file: Optional[str]
     unrolled: Optional[dict]
+    source: str = 'train_cfg'
+
+    def key(self, name: str) -> str:
+        """The config key of the search setting ``name``."""
+        return f'{self.source}.{name}'
+
+    @classmethod
+    def setting_names(cls) -> Tuple[str, ...]:
+        """The loops' search settings (``mode``, ``policy_interval``, ...):
+        the keyword-only arguments of :meth:`build`, besides the lengths."""
+        return tuple(
+            name
+            for name, param in inspect.signature(cls.build).parameters.items()
+            if param.kind is inspect.Parameter.KEYWORD_ONLY)
 
     @classmethod
     def check_known(cls, loop: str, unit: str, settings: dict) -> None:
         """Refuse a ``train_cfg`` key the loop does not read (a typo would
         otherwise surface as Python's message about ``build``)."""
-        known = [
-            name
-            for name, param in inspect.signature(cls.build).parameters.items()
-            if param.kind is inspect.Parameter.KEYWORD_ONLY
-        ]
+        known = list(cls.setting_names())
         unknown = sorted(set(settings) - set(known))
         if unknown:
             keys = UNITS[unit]
@@ -82,6 +95,7 @@ class DASLoopSettings:
               unit: str,
               max_length: int,
               search_length: Optional[int],
+              source: str = 'train_cfg',
               *,
               mode: str = 'search_and_train',
               policy_interval: int = 1,
@@ -93,7 +107,8 @@ class DASLoopSettings:
               unrolled: Union[bool, dict] = False) -> 'DASLoopSettings':
         """Check the ``train_cfg`` values of the loop named ``loop``; the
         keyword arguments and their defaults are the loops' (see
-        :class:`DASIterBasedTrainLoop`).
+        :class:`DASIterBasedTrainLoop`); ``source`` is where the config
+        stated the search settings (see the class docstring).
 
         Raises:
             ValueError: A value out of range or of the wrong kind, or two
@@ -101,9 +116,13 @@ class DASLoopSettings:
         """
         keys = UNITS[unit]
         name = loop
-        unrolled = _checked_unrolled(name, unrolled)
+
+        def key(setting: str) -> str:
+            return f'{source}.{setting}'
+
+        unrolled = _checked_unrolled(name, key('unrolled'), unrolled)
         if mode not in MODES:
-            raise ValueError(f'{name}: train_cfg.mode must be one of {MODES}, '
+            raise ValueError(f'{name}: {key("mode")} must be one of {MODES}, '
                              f'but got {mode!r}')
         if not isinstance(max_length, int) or max_length < 1:
             raise ValueError(f'{name}: train_cfg.{keys["max"]} must be an '
@@ -111,35 +130,36 @@ class DASLoopSettings:
         if mode != 'train':
             if not isinstance(search_length, int) or search_length < 1:
                 raise ValueError(
-                    f'{name}: train_cfg.{keys["search"]} must be an integer '
-                    f'>= 1 in mode {mode!r} (the length of the search), but '
-                    f'got {search_length!r}')
+                    f'{name}: {key(keys["search"])} must be an integer >= 1 '
+                    f'in mode {mode!r} (the length of the search), but got '
+                    f'{search_length!r}')
             if not retrain and mode == 'search_and_train' and (search_length
                                                                > max_length):
                 raise ValueError(
-                    f'{name}: with retrain=False, train_cfg.{keys["max"]}='
-                    f'{max_length} counts the search too, but the search '
-                    f'alone lasts {keys["search"]}={search_length}')
+                    f'{name}: with {key("retrain")}=False, train_cfg.'
+                    f'{keys["max"]}={max_length} counts the search too, but '
+                    f'the search alone lasts {key(keys["search"])}='
+                    f'{search_length}')
         if not isinstance(policy_interval, int) or policy_interval < 1:
             raise ValueError(
-                f'{name}: train_cfg.policy_interval must be an integer >= 1 '
+                f'{name}: {key("policy_interval")} must be an integer >= 1 '
                 '(one α step every policy_interval iterations), but got '
                 f'{policy_interval!r}')
         if not isinstance(retrain, bool):
-            raise ValueError(f'{name}: train_cfg.retrain must be True or '
+            raise ValueError(f'{name}: {key("retrain")} must be True or '
                              f'False, but got {retrain!r}')
         if not 0.0 < policy_portion < 1.0:
-            raise ValueError(f'{name}: train_cfg.policy_portion must be in '
+            raise ValueError(f'{name}: {key("policy_portion")} must be in '
                              f'(0, 1), but got {policy_portion!r}')
         if policy_dataloader is not None and not isinstance(
                 policy_dataloader, dict):
             raise ValueError(
-                f'{name}: train_cfg.policy_dataloader must be a dict '
+                f'{name}: {key("policy_dataloader")} must be a dict '
                 '(overrides of train_dataloader, or a dataloader config with '
                 f'its own dataset), but got {policy_dataloader!r}')
         if policy_file is not None and mode != 'train':
             raise ValueError(
-                f'{name}: train_cfg.policy_file is only read in mode '
+                f'{name}: {key("policy_file")} is only read in mode '
                 f'"train", but mode is {mode!r} (policy_file={policy_file!r})')
         return cls(
             loop=loop,
@@ -153,7 +173,8 @@ class DASLoopSettings:
             split_seed=split_seed,
             policy_dataloader=copy.deepcopy(policy_dataloader),
             policy_file=policy_file,
-            unrolled=unrolled)
+            unrolled=unrolled,
+            source=source)
 
     @property
     def searches(self) -> bool:
@@ -204,11 +225,11 @@ def check_step_parts(settings: DASLoopSettings, policy_wrapper,
     if (settings.unrolled is not None and settings.searches
             and isinstance(policy_wrapper, AmpOptimWrapper)):
         raise ValueError(
-            f'{name}: train_cfg.unrolled (the second-order α step) does '
-            'not run under mixed precision (the policy wrapper is an '
+            f'{name}: {settings.key("unrolled")} (the second-order α step) '
+            'does not run under mixed precision (the policy wrapper is an '
             'AmpOptimWrapper, from --amp): its finite difference needs '
             'full-precision gradients; drop --amp or set '
-            'train_cfg.unrolled=False')
+            f'{settings.key("unrolled")}=False')
     if any(p.requires_grad for p in cell.arch_parameters()):
         raise RuntimeError(
             f'{name}: the clip cell\'s architecture parameters require '

@@ -42,9 +42,18 @@ class DASPhaseMachine:
         """Check the settings and find the cell; return the configs of the
         training phase's loader and of the two parts."""
         self._runner = runner
+        if 'das_search' in runner.cfg:
+            raise TypeError(
+                f'{type(self).__name__}: the config states its search in '
+                'das_search, which DASSearchRunner writes into train_cfg, '
+                'optim_wrapper and param_scheduler; build the runner with '
+                "mmengine's RUNNERS.build(cfg) (the config's runner_type), as "
+                'tools/train.py does, not Runner.from_cfg(cfg)')
         DASLoopSettings.check_known(type(self).__name__, self.unit, settings)
+        # where the config stated the search (see DASSearchRunner)
+        source = getattr(runner, 'search_settings', 'train_cfg')
         self.settings = DASLoopSettings.build(
-            type(self).__name__, self.unit, max_length, search_length,
+            type(self).__name__, self.unit, max_length, search_length, source,
             **settings)
         self.phase = 'search' if self.settings.searches else 'train'
         self.alpha_steps = 0
@@ -104,7 +113,8 @@ class DASPhaseMachine:
         prefix = next(name + '.' for name, module in model.named_modules()
                       if module is self.cell)
         return InitialState(model, prefix, self._weight_wrapper,
-                            self._weight_schedulers, self.settings.loop)
+                            self._weight_schedulers, self.settings.loop,
+                            self.settings.key('retrain'))
 
     # --- starting ------------------------------------------------------------
 
@@ -164,7 +174,8 @@ class DASPhaseMachine:
                 f'without DAS loop state (message hub key {STATE_KEY!r}); it '
                 'was written by another train loop. Start a new run from it '
                 'with load_from instead of resume')
-        for note in check_resume(saved, self._state(), position, s.unit):
+        for note in check_resume(saved, self._state(), position, s.unit,
+                                 s.source):
             runner.logger.info(f'{s.loop}: {note}')
         self.phase = saved['phase']
         self.alpha_steps = saved['alpha_steps']
@@ -209,17 +220,17 @@ class DASPhaseMachine:
             try:
                 self.cell.set_policy(policy_file)
             except ValueError as e:
+                key = self.settings.key('policy_file')
                 raise type(e)(
-                    f'{name}: the policy of train_cfg.policy_file='
-                    f'{policy_file!r} does not fit the model\'s clip '
-                    f'cell: {e}') from None
+                    f'{name}: the policy of {key}={policy_file!r} does not '
+                    f'fit the model\'s clip cell: {e}') from None
             self.runner.logger.info(
                 f'{name}: training with the policy of {policy_file}')
         if getattr(self.cell, 'policy', None) is None:
             raise ValueError(
                 f'{name}: mode "train" needs a policy: set '
-                'train_cfg.policy_file (e.g. the das_policy.json of a search '
-                'run), or give the clip cell one')
+                f'{self.settings.key("policy_file")} (e.g. the '
+                'das_policy.json of a search run), or give the clip cell one')
 
     # --- running -------------------------------------------------------------
 

@@ -15,8 +15,11 @@ STATE_VERSION = 1
 SPLIT_KEYS = ('policy_portion', 'split_seed', 'policy_dataloader')
 
 
-def check_resume(saved: dict, current: dict, position: int,
-                 unit: str) -> List[str]:
+def check_resume(saved: dict,
+                 current: dict,
+                 position: int,
+                 unit: str,
+                 source: str = 'train_cfg') -> List[str]:
     """Compare the loop settings of a checkpoint with the configured ones.
 
     A change is honoured where the run can follow it, and refused where it
@@ -29,6 +32,8 @@ def check_resume(saved: dict, current: dict, position: int,
         position (int): The checkpoint's iteration (epoch for epoch-based
             loops).
         unit (str): ``'iters'`` or ``'epochs'``.
+        source (str): Where the config states the search settings,
+            ``'das_search'`` or ``'train_cfg'`` (for the messages).
 
     Returns:
         list[str]: One note per honoured change, for the log.
@@ -61,21 +66,21 @@ def check_resume(saved: dict, current: dict, position: int,
     if old != new:
         if 'train' in (old, new):
             refuse(
-                'train_cfg.mode', old, new,
+                f'{source}.mode', old, new,
                 'a run that searches and a run that trains with a fixed '
                 'policy file cannot continue each other; start a new run '
                 '(load_from) instead')
         if new == 'search' and phase == 'train':
             refuse(
-                'train_cfg.mode', old, new,
+                f'{source}.mode', old, new,
                 f'the search ended at {at} {switch}; nothing is left to '
                 'search')
-        notes.append(f'train_cfg.mode changed from {old!r} to {new!r}: '
+        notes.append(f'{source}.mode changed from {old!r} to {new!r}: '
                      'honoured')
     if new == 'train':
         if saved['policy'] != current['policy']:
             refuse(
-                'the policy of train_cfg.policy_file', saved['policy'],
+                f'the policy of {source}.policy_file', saved['policy'],
                 current['policy'],
                 'the weights were trained with the old policy; resume with '
                 'the same policy file or start a new run')
@@ -86,32 +91,32 @@ def check_resume(saved: dict, current: dict, position: int,
         if phase == 'search':
             if new_length < position:
                 refuse(
-                    f'train_cfg.{search}', old_length, new_length,
+                    f'{source}.{search}', old_length, new_length,
                     f'the search has already run to {at} {position}; set '
                     f'{search} >= {position} ({search}={position} ends it '
                     'now)')
             if new_length != old_length:
                 notes.append(
-                    f'train_cfg.{search} changed from {old_length} to '
+                    f'{source}.{search} changed from {old_length} to '
                     f'{new_length}: honoured, the search ends at {at} '
                     f'{new_length}')
         elif new_length != switch:
             refuse(
-                f'train_cfg.{search}', old_length, new_length,
+                f'{source}.{search}', old_length, new_length,
                 f'the search ended at {at} {switch} and the training phase '
                 'began there; the phases cannot move now')
         if saved['retrain'] != current['retrain']:
             if phase == 'train':
                 refuse(
-                    'train_cfg.retrain', saved['retrain'], current['retrain'],
+                    f'{source}.retrain', saved['retrain'], current['retrain'],
                     'the search is over and the training phase already '
                     'started from the weights retrain chose')
             if current['retrain']:
                 refuse(
-                    'train_cfg.retrain', saved['retrain'], current['retrain'],
+                    f'{source}.retrain', saved['retrain'], current['retrain'],
                     'the checkpoint holds no initial weights to restart from '
                     '(they are kept only while a retrain=True search runs)')
-            notes.append('train_cfg.retrain changed from True to False: '
+            notes.append(f'{source}.retrain changed from True to False: '
                          'honoured, the training phase will go on from the '
                          'searched weights')
         for key in SPLIT_KEYS:
@@ -119,17 +124,17 @@ def check_resume(saved: dict, current: dict, position: int,
                 continue
             if phase == 'search' or not current['retrain']:
                 refuse(
-                    f'train_cfg.{key}', saved[key], current[key],
+                    f'{source}.{key}', saved[key], current[key],
                     'the split of the training set into the weight part and '
                     'the policy part cannot change while they are in use; '
                     'resume with the old value or start a new run')
             notes.append(
-                f'train_cfg.{key} changed from {saved[key]!r} to '
+                f'{source}.{key} changed from {saved[key]!r} to '
                 f'{current[key]!r}: no effect, the split is not used after '
                 'the search')
         if saved['policy_interval'] != current['policy_interval']:
             notes.append(
-                f'train_cfg.policy_interval changed from '
+                f'{source}.policy_interval changed from '
                 f'{saved["policy_interval"]} to {current["policy_interval"]}' +
                 (f': honoured from {at} {position} on' if phase ==
                  'search' else ': no effect, the search is over'))
