@@ -12,6 +12,7 @@ import os.path as osp
 import shutil
 import subprocess
 import sys
+import uuid
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SAMPLE = osp.join(ROOT, 'data', 'camvid_sample')
@@ -94,6 +95,10 @@ def search_cfg(work_dir,
     from das_mmseg.launch import adapt_to_cpu
     cfg = Config.fromfile(SMOKE_CONFIG)
     cfg.work_dir = str(work_dir)
+    # mmengine names a runner's message hub after the config file and the
+    # second it started: two runners of one test within a second would share
+    # one hub, and a resumed run would read the earlier run's loop state
+    cfg.experiment_name = f'search_{uuid.uuid4().hex}'
     # unused here; the config is formatted into the log and every checkpoint
     for key in ('tta_model', 'tta_pipeline', 'img_ratios', 'test_pipeline'):
         cfg.pop(key, None)
