@@ -204,6 +204,30 @@ def das_optim_wrapper(model, **cfg):
 # --- a tiny CamVid run, damaged files ---------------------------------------
 
 
+def camvid_val_pair(*steps: dict, pack: dict = None) -> list:
+    """The first two CamVid validation images of the bundled sample with
+    their labels, resized to 64x80, then ``steps``, then packed
+    (``PackSegInputs``, updated by ``pack``); collated."""
+    from mmengine.dataset import pseudo_collate
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import DATASETS
+    init_default_scope('mmseg')
+    dataset = DATASETS.build(
+        dict(
+            type='CamVidDataset',
+            data_root=SAMPLE,
+            data_prefix=dict(
+                img_path='img_dir/val', seg_map_path='ann_dir/val'),
+            indices=2,
+            pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='LoadAnnotations'),
+                dict(type='Resize', scale=(80, 64), keep_ratio=False), *steps,
+                dict(type='PackSegInputs', **(pack or {}))
+            ]))
+    return pseudo_collate([dataset[0], dataset[1]])
+
+
 def tiny_dataset(root, n_train=4, n_val=2):
     """A copy of the first images of the bundled sample, in mmseg's layout;
     returns {split: [(image path, label path), ...]}."""

@@ -8,6 +8,7 @@ from typing import Optional, Tuple
 import torch
 from mmengine.config import Config
 
+from ..engine.runner.search_config import DAS_LOOPS
 from .data_roots import LOADERS
 
 
@@ -75,10 +76,6 @@ def check_config_values(cfg: Config, training: bool = True) -> None:
     _check_batch_fits(cfg)
 
 
-#: the loops that train α (and derive the policy) of a searchable clip cell
-DAS_LOOPS = ('DASIterBasedTrainLoop', 'DASEpochBasedTrainLoop')
-
-
 def _check_search_configured(cfg: Config) -> None:
     """Refuse a clip cell without a policy (searchable: α decides its
     clip) trained by a loop that never trains α nor derives a policy; the
@@ -90,7 +87,7 @@ def _check_search_configured(cfg: Config) -> None:
     if not hasattr(cell, 'get') or cell.get('policy') is not None:
         return
     loop = (cfg.get('train_cfg') or {}).get('type')
-    if 'das_search' in cfg or loop in DAS_LOOPS:
+    if 'das_search' in cfg or loop in DAS_LOOPS.values():
         return
     raise ValueError(
         f'model.clip_cell has no policy (its α is to be searched), but '

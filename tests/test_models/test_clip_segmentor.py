@@ -7,12 +7,11 @@ import os.path as osp
 import pytest
 import torch
 from fixtures import (MEAN, NUM_CLASSES, ROOT, STD, backbone_cfg, build,
-                      cell_cfg, losses_of, segmentor_cfg, shift_policy)
+                      camvid_val_pair, cell_cfg, losses_of, segmentor_cfg,
+                      shift_policy)
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
 from mmseg.models.utils import resize
-from mmseg.registry import DATASETS, MODELS
+from mmseg.registry import MODELS
 
 import das_mmseg  # noqa: F401
 from das_mmseg.models.fusion import fuse_aligned
@@ -341,27 +340,13 @@ def test_image_to_video_clips_are_fused_back_through_preprocessor_padding(
     """ImageToVideo in the pipeline, padding by the clip preprocessor
     (64x80 -> 64x96): the metainfo affines, re-expressed for the padded clip,
     with the padding masked, undo the pans exactly."""
-    init_default_scope('mmseg')
-    dataset = DATASETS.build(
-        dict(
-            type='CamVidDataset',
-            data_root=osp.join(ROOT, 'data/camvid_sample'),
-            data_prefix=dict(
-                img_path='img_dir/val', seg_map_path='ann_dir/val'),
-            indices=2,
-            pipeline=[
-                dict(type='LoadImageFromFile'),
-                dict(type='LoadAnnotations'),
-                dict(type='Resize', scale=(80, 64), keep_ratio=False),
-                dict(type='ImageToVideo', policy=shift_policy(3)),
-                dict(
-                    type='PackSegInputs',
-                    meta_keys=('img_path', 'seg_map_path', 'ori_shape',
-                               'img_shape', 'pad_shape', 'scale_factor',
-                               'flip', 'flip_direction', 'reduce_zero_label',
-                               'num_frames', 'ref_frame', 'frame_affines'))
-            ]))
-    clips = pseudo_collate([dataset[0], dataset[1]])
+    clips = camvid_val_pair(
+        dict(type='ImageToVideo', policy=shift_policy(3)),
+        pack=dict(
+            meta_keys=('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
+                       'pad_shape', 'scale_factor', 'flip', 'flip_direction',
+                       'reduce_zero_label', 'num_frames', 'ref_frame',
+                       'frame_affines')))
     cfg = segmentor_cfg(fusion='aligned', num_frames=3)
     cfg['data_preprocessor'].update(size_divisor=32)
     model = build(cfg).eval()

@@ -62,14 +62,14 @@ CONSTRUCTOR = 'DASOptimWrapperConstructor'
 
 
 def _schedule_dict(cfg, key: str) -> dict:
-    """A copy of the schedule's ``key``, which must be a dict."""
+    """The schedule's ``key``, which must be a dict."""
     value = cfg.get(key)
     if not isinstance(value, dict):
         raise ValueError(
             f'das_search needs a schedule: the config has no {key} dict '
             '(list a schedule base, e.g. _base_/schedules/'
             f'das_schedule_20k.py), got {key}={value!r}')
-    return copy.deepcopy(value)
+    return value
 
 
 def _fill(target: dict, name: str, keys: dict, search: dict) -> None:
@@ -85,7 +85,7 @@ def _fill(target: dict, name: str, keys: dict, search: dict) -> None:
                 f'search settings there only (the runner writes them into '
                 f'{name}); set das_search.{key} (e.g. --cfg-options '
                 f'das_search.{key}=...) and drop {name}.{target_key}')
-        target[target_key] = copy.deepcopy(search[key])
+        target[target_key] = search[key]
 
 
 def _loop_cfg(cfg, search: dict) -> dict:
@@ -129,14 +129,13 @@ def _optim_cfg(cfg, search: dict) -> dict:
 def _scheduler_cfg(param_scheduler, search: dict) -> dict:
     """``param_scheduler`` per optimizer wrapper: the schedule's for the
     weights (``model``), ``search``'s for α (``policy``)."""
-    policy = copy.deepcopy(search.get(SCHEDULER_KEY, []))
+    policy = search.get(SCHEDULER_KEY, [])
     if param_scheduler is None:
         return dict(model=[], policy=policy)
     per_wrapper = isinstance(param_scheduler,
                              dict) and 'type' not in param_scheduler
     if not per_wrapper:
-        return dict(model=copy.deepcopy(param_scheduler), policy=policy)
-    param_scheduler = copy.deepcopy(param_scheduler)
+        return dict(model=param_scheduler, policy=policy)
     unknown = sorted(set(param_scheduler) - {'model', 'policy'})
     if unknown:
         raise ValueError(
@@ -169,6 +168,7 @@ def compose_search(cfg: Config) -> Config:
     """
     if 'das_search' not in cfg:
         return cfg
+    # the one copy: the parts below are edited and moved in place
     cfg = copy.deepcopy(cfg if isinstance(cfg, Config) else Config(cfg))
     search = cfg.pop('das_search')
     if not isinstance(search, dict):
